@@ -1,0 +1,75 @@
+// What reactors hand their work to, and the two ways a unary call completes: through the
+// write strand (commands) or through a reader connection (queries). Both finish the call from
+// the executor, never from the gRPC thread that started it.
+#pragma once
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <atomic>
+#include <string>
+
+#include "pipeline/resource_steps.h"
+#include "store/reader_pool.h"
+#include "store/write_strand.h"
+
+namespace aexd::api {
+
+/// Admission for unary calls: a cap on calls in flight, and UNAVAILABLE once shutdown began.
+class Admission {
+ public:
+  explicit Admission(size_t max_in_flight) : max_(max_in_flight) {}
+  /// OK and counted, or the status to finish with at once.
+  grpc::Status enter();
+  void leave() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  void close() { closed_.store(true); }
+
+ private:
+  const size_t max_;
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> closed_{false};
+};
+
+struct Backend {
+  store::WriteStrand& writes;
+  store::ReaderPool& reads;
+  Admission& admission;
+  const pipeline::PersistFault* persist_fault = nullptr;
+};
+
+namespace detail {
+inline grpc::ServerUnaryReactor* refuse(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+}  // namespace detail
+
+/// A command: `work(store::WriteTx&) -> grpc::Status` runs on the write strand; the call
+/// finishes once its batch is durable.
+template <class Work>
+grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
+  if (auto s = backend.admission.enter(); !s.ok()) return detail::refuse(ctx, s);
+  auto* reactor = ctx->DefaultReactor();
+  backend.writes.submit(std::move(work), [ctx, reactor, &admission = backend.admission](const grpc::Status& s) {
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
+    admission.leave();
+    reactor->Finish(s);
+  });
+  return reactor;
+}
+
+/// A query: `work(store::Connection&) -> grpc::Status` runs on a reader connection.
+template <class Work>
+grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
+  if (auto s = backend.admission.enter(); !s.ok()) return detail::refuse(ctx, s);
+  auto* reactor = ctx->DefaultReactor();
+  backend.reads.read(std::move(work), [reactor, &admission = backend.admission](const grpc::Status& s) {
+    admission.leave();
+    reactor->Finish(s);
+  });
+  return reactor;
+}
+
+}  // namespace aexd::api

@@ -1,0 +1,30 @@
+#include "api/services.h"
+
+namespace aexd::api {
+
+grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext* ctx, const Execution* req,
+                                                    Execution* resp) {
+  return write_call(backend_, ctx, [req, resp, fault = backend_.persist_fault](store::WriteTx& tx) {
+    return pipeline::create_execution(tx, *req, *resp, fault);
+  });
+}
+
+grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Execution* req,
+                                                    Execution* resp) {
+  return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::update(tx, *req, *resp); });
+}
+
+grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx,
+                                                          const exv1::AgentExecutionUpdateStatusInput* req,
+                                                          Execution* resp) {
+  return write_call(backend_, ctx,
+                    [req, resp](store::WriteTx& tx) { return pipeline::update_status(tx, *req, *resp); });
+}
+
+grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx,
+                                                     const res::ApiResourceId* req, Execution* resp) {
+  return write_call(backend_, ctx,
+                    [req, resp](store::WriteTx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+}
+
+}  // namespace aexd::api

@@ -1,0 +1,86 @@
+// The gRPC services of the wire contract. Reactors only: decode, hand off to the pipeline on the
+// executor, finish from there.
+#pragma once
+
+#include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
+#include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+#include "ai/stigmer/agentic/agentinstance/v1/agentinstance.grpc.pb.h"
+#include "ai/stigmer/agentic/session/v1/session.grpc.pb.h"
+#include "api/backend.h"
+#include "pipeline/resources.h"
+
+namespace aexd::api {
+
+namespace agentv1 = ai::stigmer::agentic::agent::v1;
+namespace instancev1 = ai::stigmer::agentic::agentinstance::v1;
+namespace sessionv1 = ai::stigmer::agentic::session::v1;
+
+/// apply/create/update/delete of agents, agent instances and sessions share one shape.
+template <class Base, class T, class Id>
+class ResourceCommands final : public Base {
+ public:
+  explicit ResourceCommands(Backend& backend) : backend_(backend) {}
+
+  grpc::ServerUnaryReactor* apply(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
+    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::apply(tx, *req, *resp); });
+  }
+  grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
+    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::create(tx, *req, *resp); });
+  }
+  grpc::ServerUnaryReactor* update(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
+    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::update(tx, *req, *resp); });
+  }
+  grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
+    return write_call(backend_, ctx,
+                      [req, resp](store::WriteTx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+  }
+
+ private:
+  Backend& backend_;
+};
+
+using AgentCommands = ResourceCommands<agentv1::AgentCommandController::CallbackService, Agent, agentv1::AgentId>;
+using AgentInstanceCommands = ResourceCommands<instancev1::AgentInstanceCommandController::CallbackService,
+                                               AgentInstance, instancev1::AgentInstanceId>;
+using SessionCommands =
+    ResourceCommands<sessionv1::SessionCommandController::CallbackService, Session, sessionv1::SessionId>;
+
+class ExecutionCommands final : public exv1::AgentExecutionCommandController::CallbackService {
+ public:
+  explicit ExecutionCommands(Backend& backend) : backend_(backend) {}
+
+  grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const Execution* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* update(grpc::CallbackServerContext* ctx, const Execution* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* updateStatus(grpc::CallbackServerContext* ctx,
+                                         const exv1::AgentExecutionUpdateStatusInput* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
+                                    Execution* resp) override;
+
+ private:
+  Backend& backend_;
+};
+
+/// get for the kinds whose query service has nothing else yet.
+template <class Base, class T, class Id>
+class ResourceQueries final : public Base {
+ public:
+  explicit ResourceQueries(Backend& backend) : backend_(backend) {}
+
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
+    return read_call(backend_, ctx,
+                     [req, resp](store::Connection& db) { return pipeline::get(db, req->value(), *resp); });
+  }
+
+ private:
+  Backend& backend_;
+};
+
+using AgentQueries = ResourceQueries<agentv1::AgentQueryController::CallbackService, Agent, agentv1::AgentId>;
+using AgentInstanceQueries = ResourceQueries<instancev1::AgentInstanceQueryController::CallbackService,
+                                             AgentInstance, instancev1::AgentInstanceId>;
+using SessionQueries =
+    ResourceQueries<sessionv1::SessionQueryController::CallbackService, Session, sessionv1::SessionId>;
+using ExecutionQueries =
+    ResourceQueries<exv1::AgentExecutionQueryController::CallbackService, Execution, exv1::AgentExecutionId>;
+
+}  // namespace aexd::api

@@ -1,0 +1,51 @@
+// aexd: the agent execution daemon. Parses flags, starts the server, waits for SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <map>
+
+#include "aexd_config.h"
+#include "app/server.h"
+
+int main(int argc, char** argv) {
+  aexd::Options options;
+  CLI::App app{"aexd - the agent execution daemon (Stigmer agentic v1 gRPC API)", "aexd"};
+  app.set_version_flag("--version", std::string("aexd ") + AEXD_VERSION);
+  app.add_option("--listen", options.listen, "address to serve gRPC on")->capture_default_str();
+  app.add_option("--db", options.db, "SQLite database file (created if missing)")->capture_default_str();
+  const std::map<std::string, aexd::store::Sync> syncs{
+      {"full", aexd::store::Sync::full}, {"normal", aexd::store::Sync::normal}, {"off", aexd::store::Sync::off}};
+  app.add_option("--sync", options.sync,
+                 "durability: full survives power loss, normal (default) survives a process crash")
+      ->transform(CLI::CheckedTransformer(syncs, CLI::ignore_case));
+  app.add_option("--readers", options.readers, "reader connections (0: one per core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-queued-writes", options.max_queued_writes,
+                 "writes waiting for commit before new ones get RESOURCE_EXHAUSTED")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-in-flight", options.max_in_flight,
+                 "unary calls in progress before new ones get RESOURCE_EXHAUSTED")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = aexd::Server::start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "aexd: %s\n", server.status().error_message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "aexd %s: serving on %s (port %d), database %s\n", AEXD_VERSION, options.listen.c_str(),
+               (*server)->port(), options.db.c_str());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "aexd: %s received, stopping\n", strsignal(signal));
+  (*server)->shutdown();
+  std::fprintf(stderr, "aexd: stopped (%s, database %s)\n", options.listen.c_str(), options.db.c_str());
+  return 0;
+}

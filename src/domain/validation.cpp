@@ -1,0 +1,97 @@
+#include "domain/validation.h"
+
+#include <string>
+
+#include "domain/errors.h"
+
+namespace aexd {
+namespace {
+
+using Scope = res::ApiResourceOwnerScope;
+
+grpc::Status check_envelope(std::string_view api_version, std::string_view kind,
+                            std::string_view expected_kind, bool has_metadata) {
+  if (!api_version.empty() && api_version != kApiVersion)
+    return errors::invalid("api_version", "must be \"" + std::string(kApiVersion) + "\"");
+  if (!kind.empty() && kind != expected_kind)
+    return errors::invalid("kind", "must be \"" + std::string(expected_kind) + "\"");
+  if (!has_metadata) return errors::invalid("metadata", "is required");
+  return grpc::Status::OK;
+}
+
+template <class T>
+grpc::Status check_envelope(const T& r) {
+  return check_envelope(r.api_version(), r.kind(), KindOf<T>::name, r.has_metadata());
+}
+
+grpc::Status check_named(const res::ApiResourceMetadata& metadata) {
+  if (metadata.name().empty() && metadata.slug().empty())
+    return errors::invalid("metadata.name", "must not be empty");
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status validate(const Agent& agent) {
+  if (auto s = check_envelope(agent); !s.ok()) return s;
+  const auto scope = agent.metadata().owner_scope();
+  if (scope != res::platform && scope != res::organization)
+    return errors::invalid("metadata.owner_scope", "must be platform or organization");
+  if (auto s = check_named(agent.metadata()); !s.ok()) return s;
+  if (agent.spec().instructions().size() < 10)
+    return errors::invalid("spec.instructions", "must be at least 10 characters");
+  return grpc::Status::OK;
+}
+
+grpc::Status validate(const AgentInstance& instance) {
+  if (auto s = check_envelope(instance); !s.ok()) return s;
+  if (auto s = check_named(instance.metadata()); !s.ok()) return s;
+  if (instance.spec().agent_id().empty()) return errors::invalid("spec.agent_id", "must not be empty");
+  return grpc::Status::OK;
+}
+
+grpc::Status validate(const Session& session) {
+  if (auto s = check_envelope(session); !s.ok()) return s;
+  const auto scope = session.metadata().owner_scope();
+  if (scope != res::organization && scope != res::identity_account)
+    return errors::invalid("metadata.owner_scope", "must be organization or identity_account");
+  if (session.spec().agent_instance_id().empty())
+    return errors::invalid("spec.agent_instance_id", "is required");
+  return grpc::Status::OK;
+}
+
+grpc::Status validate(const Execution& execution) {
+  if (auto s = check_envelope(execution); !s.ok()) return s;
+  if (execution.metadata().owner_scope() != res::api_resource_owner_scope_unspecified)
+    return errors::invalid("metadata.owner_scope", "must be unspecified for an execution");
+  if (execution.spec().message().empty()) return errors::invalid("spec.message", "must not be empty");
+  for (const auto& [key, value] : execution.spec().runtime_env())
+    if (value.value().empty())
+      return errors::invalid("spec.runtime_env[\"" + key + "\"].value", "must not be empty");
+  return grpc::Status::OK;
+}
+
+grpc::Status validate(const exv1::AgentExecutionUpdateStatusInput& input) {
+  if (input.execution_id().empty()) return errors::invalid("execution_id", "must not be empty");
+  if (!input.has_status()) return errors::invalid("status", "is required");
+  return grpc::Status::OK;
+}
+
+grpc::Status validate_id(std::string_view field, std::string_view id) {
+  return id.empty() ? errors::invalid(field, "is required") : grpc::Status::OK;
+}
+
+template <class T>
+grpc::Status fill_constants(T& resource) {
+  if (auto s = check_envelope(resource); !s.ok()) return s;
+  resource.set_api_version(std::string(kApiVersion));
+  resource.set_kind(std::string(KindOf<T>::name));
+  return grpc::Status::OK;
+}
+
+template grpc::Status fill_constants(Agent&);
+template grpc::Status fill_constants(AgentInstance&);
+template grpc::Status fill_constants(Session&);
+template grpc::Status fill_constants(Execution&);
+
+}  // namespace aexd

@@ -1,0 +1,90 @@
+#include "store/sqlite.h"
+
+namespace aexd::store {
+
+Query::~Query() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Query& Query::bind(std::string_view text) {
+  sqlite3_bind_text(stmt_, next_++, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Query& Query::bind(int64_t value) {
+  sqlite3_bind_int64(stmt_, next_++, value);
+  return *this;
+}
+
+Query& Query::bind_blob(std::string_view bytes) {
+  sqlite3_bind_blob(stmt_, next_++, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+  return *this;
+}
+
+bool Query::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw StoreError(rc, std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+}
+
+void Query::run() {
+  while (step()) {
+  }
+}
+
+std::string_view Query::text(int column) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  return {p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+std::string_view Query::blob(int column) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return {p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+std::unique_ptr<Connection> Connection::open(const std::string& path, Sync sync) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  std::unique_ptr<Connection> conn(new Connection(db));
+  if (rc != SQLITE_OK) conn->fail(rc, "cannot open database " + path);
+  sqlite3_busy_timeout(db, 5000);
+  conn->exec("PRAGMA journal_mode=WAL");
+  conn->exec(sync == Sync::full     ? "PRAGMA synchronous=FULL"
+             : sync == Sync::normal ? "PRAGMA synchronous=NORMAL"
+                                    : "PRAGMA synchronous=OFF");
+  conn->exec("PRAGMA foreign_keys=OFF");
+  return conn;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+void Connection::exec(const char* sql) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(rc, sql);
+}
+
+Query Connection::query(const std::string& sql) {
+  auto [it, inserted] = statements_.try_emplace(sql, nullptr);
+  if (inserted) {
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &it->second, nullptr);
+    if (rc != SQLITE_OK) {
+      statements_.erase(it);
+      fail(rc, sql);
+    }
+  }
+  return Query(it->second);
+}
+
+void Connection::fail(int code, std::string_view context) const {
+  throw StoreError(code, std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code)));
+}
+
+}  // namespace aexd::store

@@ -1,0 +1,71 @@
+// Thin RAII over SQLite: a Connection owns one handle and caches its prepared statements.
+// SQLite failures throw StoreError; WriteStrand and ReaderPool turn them into a grpc::Status,
+// so no exception leaves the store.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace aexd::store {
+
+struct StoreError : std::runtime_error {
+  StoreError(int code, const std::string& what) : std::runtime_error(what), code(code) {}
+  int code;
+};
+
+enum class Sync { off, normal, full };
+
+/// One bound execution of a cached statement; resets it when it goes out of scope.
+/// Parameters bind in order; columns are read by index.
+class Query {
+ public:
+  explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  ~Query();
+
+  Query& bind(std::string_view text);
+  Query& bind(int64_t value);
+  Query& bind_blob(std::string_view bytes);
+
+  /// Advances to the next row; false when there is none.
+  bool step();
+  /// Runs a statement that returns no rows.
+  void run();
+
+  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string_view text(int column) const;
+  std::string_view blob(int column) const;
+
+ private:
+  sqlite3_stmt* stmt_;
+  int next_ = 1;
+};
+
+class Connection {
+ public:
+  /// Opens (creating if needed) a database in WAL mode with the given durability.
+  static std::unique_ptr<Connection> open(const std::string& path, Sync sync);
+  ~Connection();
+
+  void exec(const char* sql);
+  /// A prepared statement cached for the life of the connection.
+  Query query(const std::string& sql);
+  int64_t changes() const { return sqlite3_changes64(db_); }
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  [[noreturn]] void fail(int code, std::string_view context) const;
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+}  // namespace aexd::store

@@ -1,0 +1,180 @@
+#include "store/tables.h"
+
+#include <algorithm>
+
+#include "domain/audit.h"
+
+namespace aexd::store {
+namespace {
+
+// Per kind: the table, its insert/update statements (same column order, id bound last), the
+// column binder, and the side table its tags live in (empty when tags are not indexed).
+template <class T>
+struct Table;
+
+template <>
+struct Table<Agent> {
+  static constexpr const char* name = "agents";
+  static constexpr const char* insert = "INSERT INTO agents(owner_scope, org, slug, body, id) VALUES(?,?,?,?,?)";
+  static constexpr const char* update = "UPDATE agents SET owner_scope=?, org=?, slug=?, body=? WHERE id=?";
+  static constexpr const char* tags = "";
+  static constexpr const char* tagged = "";
+  static void bind(Query& q, const Agent& r, const std::string& body) {
+    q.bind(int64_t{r.metadata().owner_scope()}).bind(r.metadata().org()).bind(r.metadata().slug()).bind_blob(body);
+  }
+};
+
+template <>
+struct Table<AgentInstance> {
+  static constexpr const char* name = "agent_instances";
+  static constexpr const char* insert =
+      "INSERT INTO agent_instances(agent_id, owner_scope, org, slug, body, id) VALUES(?,?,?,?,?,?)";
+  static constexpr const char* update =
+      "UPDATE agent_instances SET agent_id=?, owner_scope=?, org=?, slug=?, body=? WHERE id=?";
+  static constexpr const char* tags = "";
+  static constexpr const char* tagged = "";
+  static void bind(Query& q, const AgentInstance& r, const std::string& body) {
+    q.bind(r.spec().agent_id()).bind(int64_t{r.metadata().owner_scope()}).bind(r.metadata().org())
+        .bind(r.metadata().slug()).bind_blob(body);
+  }
+};
+
+// A session's agent is looked up from its instance, so listByAgent needs no join.
+template <>
+struct Table<Session> {
+  static constexpr const char* name = "sessions";
+  static constexpr const char* insert =
+      "INSERT INTO sessions(agent_instance_id, agent_id, body, id) VALUES(?1, "
+      "COALESCE((SELECT agent_id FROM agent_instances WHERE id=?1), ''), ?2, ?3)";
+  static constexpr const char* update =
+      "UPDATE sessions SET agent_instance_id=?1, "
+      "agent_id=COALESCE((SELECT agent_id FROM agent_instances WHERE id=?1), ''), body=?2 WHERE id=?3";
+  static constexpr const char* tags = "session_tags";
+  static constexpr const char* tagged = "session_id";
+  static void bind(Query& q, const Session& r, const std::string& body) {
+    q.bind(r.spec().agent_instance_id()).bind_blob(body);
+  }
+};
+
+template <>
+struct Table<Execution> {
+  static constexpr const char* name = "executions";
+  static constexpr const char* insert =
+      "INSERT INTO executions(session_id, agent_id, phase, revision, body, id) VALUES(?,?,?,?,?,?)";
+  static constexpr const char* update =
+      "UPDATE executions SET session_id=?, agent_id=?, phase=?, revision=?, body=? WHERE id=?";
+  static constexpr const char* tags = "execution_tags";
+  static constexpr const char* tagged = "execution_id";
+  static void bind(Query& q, const Execution& r, const std::string& body) {
+    q.bind(r.spec().session_id()).bind(r.spec().agent_id()).bind(int64_t{r.status().phase()})
+        .bind(static_cast<int64_t>(revision_of(r.metadata()))).bind_blob(body);
+  }
+};
+
+template <class T>
+void write_row(Connection& db, const char* sql, const T& r) {
+  std::string body;
+  r.SerializeToString(&body);
+  auto q = db.query(sql);
+  Table<T>::bind(q, r, body);
+  q.bind(r.metadata().id()).run();
+}
+
+template <class T>
+void write_tags(Connection& db, const T& r, bool add) {
+  if (*Table<T>::tags == '\0') return;
+  const std::string table = Table<T>::tags;
+  const std::string sql = add ? "INSERT OR IGNORE INTO " + table + " VALUES(?,?)"
+                              : "DELETE FROM " + table + " WHERE tag=? AND " + Table<T>::tagged + "=?";
+  for (const auto& tag : r.metadata().tags()) db.query(sql).bind(tag).bind(r.metadata().id()).run();
+}
+
+std::vector<std::string> ids(Connection& db, const char* sql, std::string_view key) {
+  std::vector<std::string> out;
+  auto q = db.query(sql);
+  q.bind(key);
+  while (q.step()) out.emplace_back(q.text(0));
+  return out;
+}
+
+int64_t count(Connection& db, const char* sql, std::string_view key) {
+  auto q = db.query(sql);
+  q.bind(key);
+  return q.step() ? q.integer(0) : 0;
+}
+
+}  // namespace
+
+template <class T>
+std::optional<T> load(Connection& db, std::string_view id) {
+  auto q = db.query(std::string("SELECT body FROM ") + Table<T>::name + " WHERE id=?");
+  if (!q.bind(id).step()) return std::nullopt;
+  T r;
+  const auto body = q.blob(0);
+  if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
+    throw StoreError(SQLITE_CORRUPT, std::string(KindOf<T>::name) + " " + std::string(id) + " is unreadable");
+  return r;
+}
+
+template <class T>
+void insert(Connection& db, const T& r) {
+  write_row(db, Table<T>::insert, r);
+  write_tags(db, r, true);
+}
+
+template <class T>
+void replace(Connection& db, const T& now, const T& before) {
+  write_row(db, Table<T>::update, now);
+  const auto& a = now.metadata().tags();
+  const auto& b = before.metadata().tags();
+  if (std::equal(a.begin(), a.end(), b.begin(), b.end())) return;
+  write_tags(db, before, false);
+  write_tags(db, now, true);
+}
+
+template <class T>
+void remove(Connection& db, const T& before) {
+  db.query(std::string("DELETE FROM ") + Table<T>::name + " WHERE id=?").bind(before.metadata().id()).run();
+  write_tags(db, before, false);
+}
+
+template <class T>
+std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata,
+                                      std::string_view slug) {
+  auto q = db.query(std::string("SELECT id FROM ") + Table<T>::name +
+                    " WHERE owner_scope=? AND org=? AND slug=?");
+  if (!q.bind(int64_t{metadata.owner_scope()}).bind(metadata.org()).bind(slug).step()) return std::nullopt;
+  return std::string(q.text(0));
+}
+
+int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id) {
+  return count(db, "SELECT count(*) FROM sessions WHERE agent_instance_id=?", instance_id);
+}
+
+int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id) {
+  return count(db, "SELECT count(*) FROM sessions WHERE agent_id=?", agent_id);
+}
+
+std::vector<std::string> instance_ids_of_agent(Connection& db, std::string_view agent_id) {
+  return ids(db, "SELECT id FROM agent_instances WHERE agent_id=?", agent_id);
+}
+
+std::vector<std::string> execution_ids_of_session(Connection& db, std::string_view session_id) {
+  return ids(db, "SELECT id FROM executions WHERE session_id=?", session_id);
+}
+
+#define AEXD_TABLE(T)                                                     \
+  template std::optional<T> load<T>(Connection&, std::string_view);       \
+  template void insert<T>(Connection&, const T&);                         \
+  template void replace<T>(Connection&, const T&, const T&);              \
+  template void remove<T>(Connection&, const T&);
+AEXD_TABLE(Agent)
+AEXD_TABLE(AgentInstance)
+AEXD_TABLE(Session)
+AEXD_TABLE(Execution)
+#undef AEXD_TABLE
+template std::optional<std::string> id_by_slug<Agent>(Connection&, const res::ApiResourceMetadata&, std::string_view);
+template std::optional<std::string> id_by_slug<AgentInstance>(Connection&, const res::ApiResourceMetadata&,
+                                                              std::string_view);
+
+}  // namespace aexd::store

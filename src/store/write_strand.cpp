@@ -1,0 +1,86 @@
+#include "store/write_strand.h"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <exception>
+
+namespace aexd::store {
+
+WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
+                         Limits limits, OnCommit on_commit)
+    : strand_(boost::asio::make_strand(executor)),
+      db_(std::move(db)),
+      limits_(limits),
+      on_commit_(std::move(on_commit)) {}
+
+void WriteStrand::submit(Job job, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() < limits_.max_queued) {
+      queue_.push_back({std::move(job), std::move(done)});
+      if (draining_) return;
+      draining_ = true;
+    } else {
+      job = nullptr;
+    }
+  }
+  if (!job) {
+    done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "write queue is full; retry later"));
+    return;
+  }
+  boost::asio::post(strand_, [this] { drain(); });
+}
+
+size_t WriteStrand::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void WriteStrand::drain() {
+  std::vector<Pending> batch;
+  {
+    std::lock_guard lock(mutex_);
+    const size_t n = std::min(queue_.size(), limits_.max_batch);
+    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+    queue_.erase(queue_.begin(), queue_.begin() + n);
+  }
+
+  std::vector<grpc::Status> results(batch.size());
+  WriteTx tx{*db_, {}};
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const size_t changes_before = tx.changes.size();
+      db_->exec("SAVEPOINT job");
+      try {
+        results[i] = batch[i].job(tx);
+      } catch (const std::exception& e) {
+        results[i] = grpc::Status(grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what());
+      }
+      if (!results[i].ok()) {
+        db_->exec("ROLLBACK TO job");
+        tx.changes.resize(changes_before);
+      }
+      db_->exec("RELEASE job");
+    }
+    db_->exec("COMMIT");
+  } catch (const std::exception& e) {
+    if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    const grpc::Status failed(grpc::StatusCode::UNAVAILABLE, std::string("commit failed: ") + e.what());
+    std::fill(results.begin(), results.end(), failed);
+    tx.changes.clear();
+  }
+
+  if (!tx.changes.empty()) on_commit_(tx.changes);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+
+  std::lock_guard lock(mutex_);
+  if (queue_.empty()) {
+    draining_ = false;
+  } else {
+    boost::asio::post(strand_, [this] { drain(); });
+  }
+}
+
+}  // namespace aexd::store

@@ -1,0 +1,82 @@
+// WriteStrand owns the single SQLite writer connection. Writes queue up and are drained in
+// batches, one transaction per batch (group commit); each call completes only after its batch
+// is durable. Every job runs inside its own savepoint, so one failing job leaves no trace and
+// does not disturb the others in its batch.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/strand.hpp>
+#include <grpcpp/support/status.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "domain/types.h"
+#include "store/sqlite.h"
+
+namespace aexd::store {
+
+/// A committed change to one execution: its new snapshot, or null when it was deleted.
+struct ExecutionChange {
+  std::string id;
+  std::shared_ptr<const Execution> snapshot;
+};
+
+/// What a job sees: the writer connection inside the open transaction, and a place to record
+/// execution changes to announce once the batch has committed.
+struct WriteTx {
+  Connection& db;
+  std::vector<ExecutionChange> changes;
+
+  void changed(const Execution& execution) {
+    changes.push_back({execution.metadata().id(), std::make_shared<const Execution>(execution)});
+  }
+  void deleted(std::string id) { changes.push_back({std::move(id), nullptr}); }
+};
+
+class WriteStrand {
+ public:
+  /// Strand-bound: runs on the write strand, inside the batch transaction. Must not block on I/O
+  /// other than the database.
+  using Job = std::function<grpc::Status(WriteTx&)>;
+  /// Runs after the batch committed (or failed), on the write strand.
+  using Done = std::function<void(const grpc::Status&)>;
+  /// Called on the write strand after each commit with the batch's execution changes, in order.
+  using OnCommit = std::function<void(std::vector<ExecutionChange>&)>;
+
+  struct Limits {
+    size_t max_queued = 10000;  // beyond this, submit answers RESOURCE_EXHAUSTED at once
+    size_t max_batch = 512;     // jobs per transaction
+  };
+
+  WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db, Limits limits,
+              OnCommit on_commit);
+
+  /// Thread-safe. Queues `job`; `done` gets its status once the job's batch is durable.
+  void submit(Job job, Done done);
+
+  /// Jobs waiting for the strand right now.
+  size_t queued() const;
+
+ private:
+  struct Pending {
+    Job job;
+    Done done;
+  };
+  void drain();
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  std::unique_ptr<Connection> db_;
+  const Limits limits_;
+  OnCommit on_commit_;
+
+  mutable std::mutex mutex_;
+  std::vector<Pending> queue_;
+  bool draining_ = false;  // a drain is posted or running; guarded by mutex_
+};
+
+}  // namespace aexd::store
