@@ -15,20 +15,15 @@ WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<
       on_commit_(std::move(on_commit)) {}
 
 void WriteStrand::submit(Job job, Done done) {
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() < limits_.max_queued) {
-      queue_.push_back({std::move(job), std::move(done)});
-      if (draining_) return;
-      draining_ = true;
-    } else {
-      job = nullptr;
-    }
-  }
-  if (!job) {
+  std::unique_lock lock(mutex_);
+  if (queue_.size() >= limits_.max_queued) {
+    lock.unlock();
     done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "write queue is full; retry later"));
     return;
   }
+  queue_.push_back({std::move(job), std::move(done)});
+  if (std::exchange(draining_, true)) return;
+  lock.unlock();
   boost::asio::post(strand_, [this] { drain(); });
 }
 
