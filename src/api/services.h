@@ -60,27 +60,69 @@ class ExecutionCommands final : public exv1::AgentExecutionCommandController::Ca
   Backend& backend_;
 };
 
-/// get for the kinds whose query service has nothing else yet.
-template <class Base, class T, class Id>
-class ResourceQueries final : public Base {
- public:
-  explicit ResourceQueries(Backend& backend) : backend_(backend) {}
+template <class T, class Id>
+grpc::ServerUnaryReactor* get_call(Backend& backend, grpc::CallbackServerContext* ctx, const Id* req, T* resp) {
+  return read_call(backend, ctx, [req, resp](store::Connection& db) { return pipeline::get(db, req->value(), *resp); });
+}
 
-  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
-    return read_call(backend_, ctx,
-                     [req, resp](store::Connection& db) { return pipeline::get(db, req->value(), *resp); });
+class AgentQueries final : public agentv1::AgentQueryController::CallbackService {
+ public:
+  explicit AgentQueries(Backend& backend) : backend_(backend) {}
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const agentv1::AgentId* req, Agent* resp) override {
+    return get_call(backend_, ctx, req, resp);
   }
 
  private:
   Backend& backend_;
 };
 
-using AgentQueries = ResourceQueries<agentv1::AgentQueryController::CallbackService, Agent, agentv1::AgentId>;
-using AgentInstanceQueries = ResourceQueries<instancev1::AgentInstanceQueryController::CallbackService,
-                                             AgentInstance, instancev1::AgentInstanceId>;
-using SessionQueries =
-    ResourceQueries<sessionv1::SessionQueryController::CallbackService, Session, sessionv1::SessionId>;
-using ExecutionQueries =
-    ResourceQueries<exv1::AgentExecutionQueryController::CallbackService, Execution, exv1::AgentExecutionId>;
+class AgentInstanceQueries final : public instancev1::AgentInstanceQueryController::CallbackService {
+ public:
+  explicit AgentInstanceQueries(Backend& backend) : backend_(backend) {}
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const instancev1::AgentInstanceId* req,
+                                AgentInstance* resp) override {
+    return get_call(backend_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* getByAgent(grpc::CallbackServerContext* ctx,
+                                       const instancev1::GetAgentInstancesByAgentRequest* req,
+                                       instancev1::AgentInstanceList* resp) override;  // list_queries.cpp
+
+ private:
+  Backend& backend_;
+};
+
+class SessionQueries final : public sessionv1::SessionQueryController::CallbackService {
+ public:
+  explicit SessionQueries(Backend& backend) : backend_(backend) {}
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const sessionv1::SessionId* req,
+                                Session* resp) override {
+    return get_call(backend_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* list(grpc::CallbackServerContext* ctx, const sessionv1::ListSessionsRequest* req,
+                                 sessionv1::SessionList* resp) override;  // list_queries.cpp
+  grpc::ServerUnaryReactor* listByAgent(grpc::CallbackServerContext* ctx,
+                                        const sessionv1::ListSessionsByAgentRequest* req,
+                                        sessionv1::SessionList* resp) override;  // list_queries.cpp
+
+ private:
+  Backend& backend_;
+};
+
+class ExecutionQueries final : public exv1::AgentExecutionQueryController::CallbackService {
+ public:
+  explicit ExecutionQueries(Backend& backend) : backend_(backend) {}
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const exv1::AgentExecutionId* req,
+                                Execution* resp) override {
+    return get_call(backend_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* list(grpc::CallbackServerContext* ctx, const exv1::ListAgentExecutionsRequest* req,
+                                 exv1::AgentExecutionList* resp) override;  // list_queries.cpp
+  grpc::ServerUnaryReactor* listBySession(grpc::CallbackServerContext* ctx,
+                                          const exv1::ListAgentExecutionsBySessionRequest* req,
+                                          exv1::AgentExecutionList* resp) override;  // list_queries.cpp
+
+ private:
+  Backend& backend_;
+};
 
 }  // namespace aexd::api

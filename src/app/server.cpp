@@ -8,6 +8,7 @@
 #include <exception>
 #include <thread>
 
+#include "api/noop_service.h"
 #include "api/services.h"
 #include "store/schema.h"
 
@@ -48,6 +49,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   s.services_.push_back(std::make_unique<api::SessionQueries>(b));
   s.services_.push_back(std::make_unique<api::ExecutionCommands>(b));
   s.services_.push_back(std::make_unique<api::ExecutionQueries>(b));
+  if (s.options_.bench_noop) s.services_.push_back(std::make_unique<api::NoopService>());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -26,6 +26,7 @@ struct Options {
   int readers = 0;  // 0: one per core
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;
+  bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
   pipeline::PersistFault persist_fault;  // test-only
 };
 
