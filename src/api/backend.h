@@ -12,6 +12,7 @@
 #include "pipeline/resource_steps.h"
 #include "store/reader_pool.h"
 #include "store/write_strand.h"
+#include "watch/watch_hub.h"
 
 namespace aexd::api {
 
@@ -31,8 +32,10 @@ class Admission {
 };
 
 struct Backend {
+  boost::asio::any_io_executor executor;
   store::WriteStrand& writes;
   store::ReaderPool& reads;
+  watch::WatchHub& hub;
   Admission& admission;
   const pipeline::PersistFault* persist_fault = nullptr;
 };

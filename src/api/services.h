@@ -120,6 +120,8 @@ class ExecutionQueries final : public exv1::AgentExecutionQueryController::Callb
   grpc::ServerUnaryReactor* listBySession(grpc::CallbackServerContext* ctx,
                                           const exv1::ListAgentExecutionsBySessionRequest* req,
                                           exv1::AgentExecutionList* resp) override;  // list_queries.cpp
+  grpc::ServerWriteReactor<Execution>* subscribe(grpc::CallbackServerContext* ctx,
+                                                 const exv1::AgentExecutionId* req) override;  // subscribe.cpp
 
  private:
   Backend& backend_;

@@ -32,13 +32,13 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
     store::migrate(*writer);
     s.writes_ = std::make_unique<store::WriteStrand>(
         s.pool_.get_executor(), std::move(writer), store::WriteStrand::Limits{s.options_.max_queued_writes},
-        [](std::vector<store::ExecutionChange>&) {});
+        [&hub = s.hub_](std::vector<store::ExecutionChange>& changes) { hub.publish(changes); });
     s.reads_ = std::make_unique<store::ReaderPool>(s.pool_.get_executor(), s.options_.db, readers);
   } catch (const std::exception& e) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string("database: ") + e.what());
   }
   s.admission_ = std::make_unique<api::Admission>(s.options_.max_in_flight);
-  s.backend_ = std::make_unique<api::Backend>(api::Backend{*s.writes_, *s.reads_, *s.admission_,
+  s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.writes_, *s.reads_, s.hub_, *s.admission_,
                                                            s.options_.persist_fault ? &s.options_.persist_fault : nullptr});
   auto& b = *s.backend_;
   s.services_.push_back(std::make_unique<api::AgentCommands>(b));
@@ -71,6 +71,7 @@ void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   if (admission_) admission_->close();
+  hub_.close();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   // Queued writes still commit: the pool runs until its work (including drains) is done.
   pool_.join();

@@ -16,6 +16,7 @@
 #include "store/reader_pool.h"
 #include "store/sqlite.h"
 #include "store/write_strand.h"
+#include "watch/watch_hub.h"
 
 namespace aexd {
 
@@ -40,6 +41,8 @@ class Server {
   /// The port actually bound (useful with ":0").
   int port() const { return port_; }
   const Options& options() const { return options_; }
+  /// Executions with at least one open subscribe stream.
+  size_t watched_executions() const { return hub_.channels(); }
   /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
   void shutdown();
 
@@ -49,6 +52,7 @@ class Server {
   Options options_;
   int port_ = 0;
   boost::asio::thread_pool pool_;
+  watch::WatchHub hub_;
   std::unique_ptr<store::WriteStrand> writes_;
   std::unique_ptr<store::ReaderPool> reads_;
   std::unique_ptr<api::Admission> admission_;

@@ -1,0 +1,138 @@
+// Subscribe: a server-streaming reactor parked on its execution's channel in the watch hub.
+// One write in flight; every StartWrite/Finish runs on the stream's own strand; reactions only
+// post there. The reactor is freed when the call is done and no posted work still refers to it.
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <charconv>
+
+#include "api/services.h"
+#include "domain/status.h"
+
+namespace aexd::api {
+namespace {
+
+constexpr std::string_view kResumeHeader = "x-resume-after-version";
+
+class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, public watch::Watcher {
+ public:
+  SubscribeReactor(Backend& backend, const std::string& id)
+      : backend_(backend), strand_(boost::asio::make_strand(backend.executor)), id_(id) {}
+
+  void start(grpc::CallbackServerContext* ctx) {
+    if (auto s = read_resume_header(ctx); !s.ok()) return finish(s);
+    if (id_.empty()) return finish(errors::invalid("value", "is required"));
+    channel_ = backend_.hub.join(id_);
+    if (!channel_) return finish({grpc::StatusCode::UNAVAILABLE, "server is shutting down"});
+    // Registered first, read second: a commit after the read's snapshot reaches the channel.
+    auto initial = std::make_shared<std::shared_ptr<const Execution>>();
+    ref();
+    backend_.reads.read(
+        [this, initial](store::Connection& db) {
+          auto execution = store::load<Execution>(db, id_);
+          if (!execution) return errors::not_found("AgentExecution", id_);
+          *initial = std::make_shared<const Execution>(std::move(*execution));
+          return grpc::Status::OK;
+        },
+        [this, initial](const grpc::Status& status) {
+          on_strand([this, status, initial] {
+            if (!status.ok()) return finish(status);
+            channel_->offer(*initial);
+            pump();
+          });
+          unref();
+        });
+  }
+
+  void wake() override {
+    on_strand([this] { pump(); });
+  }
+  void OnWriteDone(bool ok) override {
+    on_strand([this, ok] {
+      writing_ = false;
+      if (!ok) return finish({grpc::StatusCode::CANCELLED, "stream closed by the client"});
+      if (is_terminal(in_flight_->status().phase())) return finish(grpc::Status::OK);
+      pump();
+    });
+  }
+  void OnCancel() override {
+    on_strand([this] { finish({grpc::StatusCode::CANCELLED, "cancelled by the client"}); });
+  }
+  void OnDone() override {
+    if (channel_) backend_.hub.leave(id_, channel_, this);
+    unref();
+  }
+
+ private:
+  grpc::Status read_resume_header(grpc::CallbackServerContext* ctx) {
+    const auto& metadata = ctx->client_metadata();
+    auto it = metadata.find(std::string(kResumeHeader));
+    if (it == metadata.end()) return grpc::Status::OK;
+    const auto& v = it->second;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), last_sent_);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+      return errors::invalid(kResumeHeader, "must be a decimal revision number");
+    return grpc::Status::OK;
+  }
+
+  /// Strand-bound: sends the newest snapshot the client lacks, or parks until there is one.
+  void pump() {
+    if (finished_ || writing_) return;
+    watch::Next next = channel_->next_or_park(this, last_sent_);
+    switch (next.kind) {
+      case watch::Next::Kind::parked:
+        return;
+      case watch::Next::Kind::ended:
+        return finish(grpc::Status::OK);
+      case watch::Next::Kind::deleted:
+        return finish(errors::not_found("AgentExecution", id_));
+      case watch::Next::Kind::closed:
+        return finish({grpc::StatusCode::UNAVAILABLE, "server is shutting down"});
+      case watch::Next::Kind::snapshot:
+        in_flight_ = std::move(next.snapshot);  // kept alive until OnWriteDone
+        last_sent_ = next.revision;
+        writing_ = true;
+        StartWrite(in_flight_.get());
+    }
+  }
+
+  void finish(const grpc::Status& status) {
+    if (std::exchange(finished_, true)) return;
+    Finish(status);
+  }
+
+  template <class F>
+  void on_strand(F f) {
+    ref();
+    boost::asio::post(strand_, [this, f = std::move(f)] {
+      f();
+      unref();
+    });
+  }
+  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  Backend& backend_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  const std::string id_;
+  std::shared_ptr<watch::ExecutionChannel> channel_;
+  std::shared_ptr<const Execution> in_flight_;
+  uint64_t last_sent_ = 0;  // starts at the resume header's revision
+  bool writing_ = false;
+  bool finished_ = false;
+  std::atomic<int> refs_{1};  // the call itself, released in OnDone
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<Execution>* ExecutionQueries::subscribe(grpc::CallbackServerContext* ctx,
+                                                                 const exv1::AgentExecutionId* req) {
+  auto* reactor = new SubscribeReactor(backend_, req->value());
+  reactor->start(ctx);
+  return reactor;
+}
+
+}  // namespace aexd::api
