@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "domain/audit.h"
@@ -14,6 +15,18 @@
 #include "e2e/harness.h"
 
 namespace aexd::test {
+
+/// The server frees a stream after the client has seen it end; this waits (bounded) for a
+/// server-side condition such as "no execution is watched any more".
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 struct Received {
   uint64_t revision;
