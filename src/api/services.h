@@ -55,6 +55,14 @@ class ExecutionCommands final : public exv1::AgentExecutionCommandController::Ca
                                          const exv1::AgentExecutionUpdateStatusInput* req, Execution* resp) override;
   grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
                                     Execution* resp) override;
+  grpc::ServerUnaryReactor* cancel(grpc::CallbackServerContext* ctx, const exv1::CancelAgentExecutionInput* req,
+                                   Execution* resp) override;
+  grpc::ServerUnaryReactor* terminate(grpc::CallbackServerContext* ctx,
+                                      const exv1::TerminateAgentExecutionInput* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* pause(grpc::CallbackServerContext* ctx, const exv1::PauseAgentExecutionInput* req,
+                                  Execution* resp) override;
+  grpc::ServerUnaryReactor* resume(grpc::CallbackServerContext* ctx, const exv1::ResumeAgentExecutionInput* req,
+                                   Execution* resp) override;
 
  private:
   Backend& backend_;

@@ -43,4 +43,41 @@ void settle_unfinished_work(ExecutionStatus& status) {
   }
 }
 
+LifecycleRule rule_of(Lifecycle op) {
+  switch (op) {
+    case Lifecycle::cancel:
+      return {exv1::EXECUTION_CANCELLED, true};
+    case Lifecycle::terminate:
+      return {exv1::EXECUTION_TERMINATED, true};
+    case Lifecycle::pause:
+      return {exv1::EXECUTION_PAUSED, false};
+    case Lifecycle::resume:
+      break;
+  }
+  return {exv1::EXECUTION_IN_PROGRESS, false};
+}
+
+grpc::Status check_lifecycle(Lifecycle op, Phase from) {
+  const Phase to = rule_of(op).target;
+  bool allowed = from == to;
+  switch (op) {
+    case Lifecycle::cancel:
+      allowed |= from == exv1::EXECUTION_PENDING || from == exv1::EXECUTION_IN_PROGRESS ||
+                 from == exv1::EXECUTION_PAUSED || from == exv1::EXECUTION_WAITING_FOR_APPROVAL;
+      break;
+    case Lifecycle::terminate:
+      allowed |= !is_terminal(from);
+      break;
+    case Lifecycle::pause:
+      allowed |= from == exv1::EXECUTION_PENDING || from == exv1::EXECUTION_IN_PROGRESS;
+      break;
+    case Lifecycle::resume:
+      allowed |= from == exv1::EXECUTION_PAUSED;
+      break;
+  }
+  if (allowed) return grpc::Status::OK;
+  return errors::failed_precondition("execution is " + exv1::ExecutionPhase_Name(from) + "; it cannot move to " +
+                                     exv1::ExecutionPhase_Name(to));
+}
+
 }  // namespace aexd

@@ -19,4 +19,17 @@ grpc::Status merge_status(ExecutionStatus& stored, const ExecutionStatus& update
 /// pending/in progress as cancelled: a finished execution never shows work in flight.
 void settle_unfinished_work(ExecutionStatus& status);
 
+/// The lifecycle RPCs: cancel, terminate, pause, resume.
+enum class Lifecycle { cancel, terminate, pause, resume };
+
+struct LifecycleRule {
+  Phase target;
+  bool ends_execution;  // sets completed_at and error (the reason)
+};
+LifecycleRule rule_of(Lifecycle op);
+
+/// OK if `op` may move an execution in phase `from` to its target (or it is there already);
+/// FAILED_PRECONDITION naming both phases otherwise.
+grpc::Status check_lifecycle(Lifecycle op, Phase from);
+
 }  // namespace aexd

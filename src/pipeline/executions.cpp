@@ -1,5 +1,7 @@
 #include "pipeline/create_execution.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "domain/status.h"
 #include "pipeline/resources.h"
 
@@ -76,6 +78,19 @@ grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Exec
   return status;
 }
 
+namespace {
+
+/// Stores `next` as the new status revision of `stored` and announces it to subscribers.
+void commit_status(store::WriteTx& tx, const Execution& stored, Execution next, Execution& out) {
+  stamp_status_updated(*next.mutable_status()->mutable_audit(), now());
+  set_revision(*next.mutable_metadata(), revision_of(stored.metadata()) + 1);
+  store::replace(tx.db, next, stored);
+  tx.changed(next);
+  out = std::move(next);
+}
+
+}  // namespace
+
 grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateStatusInput& input,
                            Execution& out) {
   if (auto s = validate(input); !s.ok()) return s;
@@ -83,11 +98,30 @@ grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateS
   if (!stored) return errors::not_found("AgentExecution", input.execution_id());
   Execution next = *stored;
   if (auto s = merge_status(*next.mutable_status(), input.status()); !s.ok()) return s;
-  stamp_status_updated(*next.mutable_status()->mutable_audit(), now());
-  set_revision(*next.mutable_metadata(), revision_of(stored->metadata()) + 1);
-  store::replace(tx.db, next, *stored);
-  tx.changed(next);
-  out = std::move(next);
+  commit_status(tx, *stored, std::move(next), out);
+  return grpc::Status::OK;
+}
+
+grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, std::string_view reason,
+                        Execution& out) {
+  if (id.empty()) return errors::invalid("id", "is required");
+  auto stored = store::load<Execution>(tx.db, id);
+  if (!stored) return errors::not_found("AgentExecution", id);
+  if (auto s = check_lifecycle(op, stored->status().phase()); !s.ok()) return s;
+  const LifecycleRule rule = rule_of(op);
+  if (stored->status().phase() == rule.target) {
+    out = std::move(*stored);
+    return grpc::Status::OK;
+  }
+  Execution next = *stored;
+  auto& status = *next.mutable_status();
+  status.set_phase(rule.target);
+  if (rule.ends_execution) {
+    status.set_completed_at(google::protobuf::util::TimeUtil::ToString(now()));
+    if (!reason.empty()) status.set_error(std::string(reason));
+    settle_unfinished_work(status);
+  }
+  commit_status(tx, *stored, std::move(next), out);
   return grpc::Status::OK;
 }
 

@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "domain/status.h"
 #include "domain/types.h"
 #include "pipeline/resource_steps.h"
 #include "store/sqlite.h"
@@ -33,5 +34,9 @@ grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Exec
 /// Merges a status update into the stored execution and bumps its revision.
 grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateStatusInput& input,
                            Execution& out);
+
+/// cancel/terminate/pause/resume: idempotent in the target phase, FAILED_PRECONDITION elsewhere.
+grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, std::string_view reason,
+                        Execution& out);
 
 }  // namespace aexd::pipeline
