@@ -24,6 +24,13 @@ grpc::Status check_envelope(const T& r) {
   return check_envelope(r.api_version(), r.kind(), KindOf<T>::name, r.has_metadata());
 }
 
+// Lengths in the contract are buf.validate lengths: Unicode code points, not bytes.
+size_t code_points(std::string_view utf8) {
+  size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 grpc::Status check_named(const res::ApiResourceMetadata& metadata) {
   if (metadata.name().empty() && metadata.slug().empty())
     return errors::invalid("metadata.name", "must not be empty");
@@ -38,7 +45,7 @@ grpc::Status validate(const Agent& agent) {
   if (scope != res::platform && scope != res::organization)
     return errors::invalid("metadata.owner_scope", "must be platform or organization");
   if (auto s = check_named(agent.metadata()); !s.ok()) return s;
-  if (agent.spec().instructions().size() < 10)
+  if (code_points(agent.spec().instructions()) < 10)
     return errors::invalid("spec.instructions", "must be at least 10 characters");
   return grpc::Status::OK;
 }

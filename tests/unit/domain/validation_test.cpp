@@ -1,0 +1,240 @@
+#include "domain/validation.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <type_traits>
+
+using namespace aexd;
+
+namespace {
+
+// A valid resource of each kind; each test breaks one thing.
+template <class T>
+T valid();
+
+template <>
+Agent valid<Agent>() {
+  Agent a;
+  a.mutable_metadata()->set_name("Code Reviewer");
+  a.mutable_metadata()->set_owner_scope(res::organization);
+  a.mutable_metadata()->set_org("acme");
+  a.mutable_spec()->set_instructions("Review the diff.");
+  return a;
+}
+
+template <>
+AgentInstance valid<AgentInstance>() {
+  AgentInstance i;
+  i.mutable_metadata()->set_name("reviewer-prod");
+  i.mutable_spec()->set_agent_id("agt-01j0000000000000000000000");
+  return i;
+}
+
+template <>
+Session valid<Session>() {
+  Session s;
+  s.mutable_metadata()->set_owner_scope(res::identity_account);
+  s.mutable_spec()->set_agent_instance_id("ain-01j0000000000000000000000");
+  return s;
+}
+
+template <>
+Execution valid<Execution>() {
+  Execution e;
+  e.mutable_metadata();
+  e.mutable_spec()->set_agent_id("agt-01j0000000000000000000000");
+  e.mutable_spec()->set_message("hello");
+  return e;
+}
+
+exv1::AgentExecutionUpdateStatusInput valid_status_input() {
+  exv1::AgentExecutionUpdateStatusInput input;
+  input.set_execution_id("aex-01j0000000000000000000000");
+  input.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
+  return input;
+}
+
+// INVALID_ARGUMENT whose message starts with the field path, as API.md promises.
+bool rejects(const grpc::Status& status, const std::string& field) {
+  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+         status.error_message().rfind(field + ": ", 0) == 0;
+}
+
+#define KINDS Agent, AgentInstance, Session, Execution
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("the valid request of each kind passes validation", T, KINDS) {
+  const auto status = validate(valid<T>());
+  CHECK_MESSAGE(status.ok(), status.error_message());
+}
+
+TEST_CASE_TEMPLATE("an empty api_version and kind are accepted and filled with the constants", T, KINDS) {
+  T r = valid<T>();
+  REQUIRE(r.api_version().empty());
+  REQUIRE(r.kind().empty());
+  CHECK(validate(r).ok());
+  REQUIRE(fill_constants(r).ok());
+  CHECK(r.api_version() == "agentic.stigmer.ai/v1");
+  CHECK(r.kind() == KindOf<T>::name);
+}
+
+TEST_CASE_TEMPLATE("the exact constants are accepted and kept", T, KINDS) {
+  T r = valid<T>();
+  r.set_api_version("agentic.stigmer.ai/v1");
+  r.set_kind(std::string(KindOf<T>::name));
+  CHECK(validate(r).ok());
+  REQUIRE(fill_constants(r).ok());
+  CHECK(r.api_version() == "agentic.stigmer.ai/v1");
+  CHECK(r.kind() == KindOf<T>::name);
+}
+
+TEST_CASE_TEMPLATE("a wrong api_version is INVALID_ARGUMENT naming api_version", T, KINDS) {
+  T r = valid<T>();
+  r.set_api_version("agentic.stigmer.ai/v2");
+  CHECK(rejects(validate(r), "api_version"));
+  CHECK(rejects(fill_constants(r), "api_version"));
+  CHECK(r.api_version() == "agentic.stigmer.ai/v2");
+}
+
+TEST_CASE_TEMPLATE("a wrong kind is INVALID_ARGUMENT naming kind", T, KINDS) {
+  T r = valid<T>();
+  r.set_kind("Workflow");
+  CHECK(rejects(validate(r), "kind"));
+  CHECK(rejects(fill_constants(r), "kind"));
+  CHECK(r.kind() == "Workflow");
+}
+
+TEST_CASE_TEMPLATE("another kind's name is a wrong kind", T, KINDS) {
+  T r = valid<T>();
+  r.set_kind(std::is_same_v<T, Agent> ? "AgentInstance" : "Agent");
+  CHECK(rejects(validate(r), "kind"));
+}
+
+TEST_CASE_TEMPLATE("missing metadata is INVALID_ARGUMENT naming metadata", T, KINDS) {
+  T r = valid<T>();
+  r.clear_metadata();
+  CHECK(rejects(validate(r), "metadata"));
+  CHECK(rejects(fill_constants(r), "metadata"));
+}
+
+TEST_CASE("an agent's owner scope must be platform or organization") {
+  for (auto scope : {res::platform, res::organization}) {
+    Agent a = valid<Agent>();
+    a.mutable_metadata()->set_owner_scope(scope);
+    CHECK(validate(a).ok());
+  }
+  for (auto scope : {res::api_resource_owner_scope_unspecified, res::identity_account}) {
+    CAPTURE(scope);
+    Agent a = valid<Agent>();
+    a.mutable_metadata()->set_owner_scope(scope);
+    CHECK(rejects(validate(a), "metadata.owner_scope"));
+  }
+}
+
+TEST_CASE("an agent's instructions need at least 10 characters") {
+  Agent a = valid<Agent>();
+  a.mutable_spec()->set_instructions("123456789");
+  CHECK(rejects(validate(a), "spec.instructions"));
+  a.mutable_spec()->clear_instructions();
+  CHECK(rejects(validate(a), "spec.instructions"));
+  a.mutable_spec()->set_instructions("1234567890");
+  CHECK(validate(a).ok());
+}
+
+TEST_CASE("an agent's instructions are counted in characters, not bytes") {
+  Agent a = valid<Agent>();
+  a.mutable_spec()->set_instructions("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");  // 6 x "é", 12 bytes
+  CHECK(rejects(validate(a), "spec.instructions"));
+  a.mutable_spec()->set_instructions("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+  CHECK(validate(a).ok());
+}
+
+TEST_CASE("an agent needs a name or a slug") {
+  Agent a = valid<Agent>();
+  a.mutable_metadata()->clear_name();
+  CHECK(rejects(validate(a), "metadata.name"));
+  a.mutable_metadata()->set_slug("code-reviewer");
+  CHECK(validate(a).ok());
+}
+
+TEST_CASE("an agent instance needs a non-empty spec.agent_id") {
+  AgentInstance i = valid<AgentInstance>();
+  i.mutable_spec()->clear_agent_id();
+  CHECK(rejects(validate(i), "spec.agent_id"));
+}
+
+TEST_CASE("an agent instance accepts any owner scope") {
+  for (int scope = res::api_resource_owner_scope_unspecified; scope <= res::identity_account; ++scope) {
+    AgentInstance i = valid<AgentInstance>();
+    i.mutable_metadata()->set_owner_scope(static_cast<res::ApiResourceOwnerScope>(scope));
+    CHECK(validate(i).ok());
+  }
+}
+
+TEST_CASE("a session's owner scope must be organization or identity_account") {
+  for (auto scope : {res::organization, res::identity_account}) {
+    Session s = valid<Session>();
+    s.mutable_metadata()->set_owner_scope(scope);
+    CHECK(validate(s).ok());
+  }
+  for (auto scope : {res::api_resource_owner_scope_unspecified, res::platform}) {
+    CAPTURE(scope);
+    Session s = valid<Session>();
+    s.mutable_metadata()->set_owner_scope(scope);
+    CHECK(rejects(validate(s), "metadata.owner_scope"));
+  }
+}
+
+TEST_CASE("a session needs spec.agent_instance_id") {
+  Session s = valid<Session>();
+  s.mutable_spec()->clear_agent_instance_id();
+  CHECK(rejects(validate(s), "spec.agent_instance_id"));
+}
+
+TEST_CASE("an execution's owner scope must be unspecified") {
+  for (auto scope : {res::platform, res::organization, res::identity_account}) {
+    CAPTURE(scope);
+    Execution e = valid<Execution>();
+    e.mutable_metadata()->set_owner_scope(scope);
+    CHECK(rejects(validate(e), "metadata.owner_scope"));
+  }
+}
+
+TEST_CASE("an execution's spec.message needs at least one character") {
+  Execution e = valid<Execution>();
+  e.mutable_spec()->clear_message();
+  CHECK(rejects(validate(e), "spec.message"));
+  e.mutable_spec()->set_message("x");
+  CHECK(validate(e).ok());
+}
+
+TEST_CASE("an execution's runtime_env values need at least one character, named by key") {
+  Execution e = valid<Execution>();
+  (*e.mutable_spec()->mutable_runtime_env())["API_KEY"].set_value("secret");
+  (*e.mutable_spec()->mutable_runtime_env())["API_KEY"].set_is_secret(true);
+  CHECK(validate(e).ok());
+  (*e.mutable_spec()->mutable_runtime_env())["REGION"].set_is_secret(false);
+  CHECK(rejects(validate(e), "spec.runtime_env[\"REGION\"].value"));
+}
+
+TEST_CASE("an updateStatus input needs a non-empty execution_id") {
+  auto input = valid_status_input();
+  CHECK(validate(input).ok());
+  input.clear_execution_id();
+  CHECK(rejects(validate(input), "execution_id"));
+}
+
+TEST_CASE("an updateStatus input needs a status, even an empty one") {
+  auto input = valid_status_input();
+  input.clear_status();
+  CHECK(rejects(validate(input), "status"));
+  input.mutable_status();
+  CHECK(validate(input).ok());
+}
+
+TEST_CASE("an id message's value is required and named by the given field") {
+  CHECK(rejects(validate_id("value", ""), "value"));
+  CHECK(validate_id("value", "aex-whatever").ok());
+}
