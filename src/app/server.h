@@ -43,6 +43,8 @@ class Server {
   const Options& options() const { return options_; }
   /// Executions with at least one open subscribe stream.
   size_t watched_executions() const { return hub_.channels(); }
+  /// Writes waiting for the write strand.
+  size_t queued_writes() const { return writes_->queued(); }
   /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
   void shutdown();
 
