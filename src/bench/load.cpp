@@ -1,0 +1,528 @@
+#include "bench/load.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "aexd/bench/v1/noop.grpc.pb.h"
+#include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
+#include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+
+namespace aexd::bench {
+namespace {
+
+namespace exv1 = ai::stigmer::agentic::agentexecution::v1;
+namespace agentv1 = ai::stigmer::agentic::agent::v1;
+namespace res = ai::stigmer::commons::apiresource;
+using Clock = std::chrono::steady_clock;
+
+struct Ticket {
+  uint64_t number;
+  bool warmup;
+};
+
+/// The stubs of one channel; each channel is its own HTTP/2 connection.
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<::aexd::bench::v1::Noop::Stub> noop;
+  std::unique_ptr<exv1::AgentExecutionCommandController::Stub> commands;
+  std::unique_ptr<exv1::AgentExecutionQueryController::Stub> queries;
+};
+
+/// What setup prepared; read-only while the load runs.
+struct Scenario {
+  std::vector<std::string> execution_ids;
+  exv1::AgentExecution create_request;
+  exv1::ListAgentExecutionsRequest list_request;
+  exv1::AgentExecutionUpdateStatusInput update_template;
+};
+
+class Worker;
+
+/// Hands out tickets (pacing them with --rps), and tells the caller when every worker is done.
+class Run {
+ public:
+  explicit Run(const LoadOptions& o) : o_(o) {}
+  ~Run() {
+    if (pacer_.joinable()) pacer_.join();
+  }
+
+  void start(const std::vector<Worker*>& workers);
+  /// Called by a worker whose call just completed: gives it its next call, or retires it.
+  void next(Worker* worker);
+  /// Blocks until all workers are done. If nothing completes for longer than the call timeout,
+  /// stops handing out tickets and calls `abort` once, so a lost stream message cannot hang the run.
+  void wait(const std::function<void()>& abort);
+
+ private:
+  std::optional<Ticket> take();
+  void pace();
+  bool paced() const { return o_.rps > 0; }
+  void retire();
+
+  const LoadOptions& o_;
+  std::vector<Worker*> workers_;
+  Clock::time_point start_, measure_from_, end_;
+  std::atomic<uint64_t> issued_{0}, measured_{0}, progress_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<Worker*> idle_;  // paced mode: workers waiting for the pacer
+  size_t retired_ = 0;         // workers that will issue nothing more
+  bool done_ = false;
+  std::thread pacer_;
+};
+
+class Worker {
+ public:
+  explicit Worker(Run& run) : run_(run) {}
+  virtual ~Worker() = default;
+
+  /// Starts one call that ends in complete(). Returns false when it failed at once (already
+  /// recorded), so the caller takes the next ticket in a loop instead of recursing.
+  virtual bool issue(const Ticket& ticket) = 0;
+  virtual void abort() {}
+  /// True once the worker cannot issue any more calls (its stream is gone).
+  virtual bool finished() { return false; }
+
+  const Summary& summary() const { return summary_; }
+  std::optional<Clock::time_point> first_start, last_end;
+
+ protected:
+  void record(const Ticket& t, Clock::time_point start, Clock::time_point end, const grpc::Status& status) {
+    if (t.warmup) return;
+    summary_.add(end - start, status);
+    first_start = first_start ? std::min(*first_start, start) : start;
+    last_end = last_end ? std::max(*last_end, end) : end;
+  }
+  void complete(const Ticket& t, Clock::time_point start, const grpc::Status& status) {
+    record(t, start, Clock::now(), status);
+    run_.next(this);
+  }
+  std::chrono::system_clock::time_point deadline(const LoadOptions& o) const {
+    return std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::microseconds>(o.timeout);
+  }
+
+  Run& run_;
+
+ private:
+  Summary summary_;
+};
+
+void Run::start(const std::vector<Worker*>& workers) {
+  workers_ = workers;
+  start_ = Clock::now();
+  measure_from_ = start_ + o_.warmup_duration;
+  end_ = measure_from_ + o_.duration;
+  if (paced()) {
+    idle_ = workers_;
+    pacer_ = std::thread([this] { pace(); });
+  } else {
+    for (Worker* w : workers_) next(w);
+  }
+}
+
+std::optional<Ticket> Run::take() {
+  if (stopping_) return std::nullopt;
+  const uint64_t n = issued_.fetch_add(1);
+  const auto now = Clock::now();
+  const bool warm = n < o_.warmup_requests || now < measure_from_;
+  if (o_.duration.count() > 0) {
+    if (now >= end_) return std::nullopt;
+  } else if (!warm && measured_.fetch_add(1) >= o_.total) {
+    return std::nullopt;
+  }
+  return Ticket{n, warm};
+}
+
+void Run::next(Worker* worker) {
+  progress_.fetch_add(1, std::memory_order_relaxed);
+  if (paced()) {
+    std::lock_guard l(m_);
+    idle_.push_back(worker);
+    cv_.notify_all();
+    return;
+  }
+  while (!worker->finished()) {
+    auto t = take();
+    if (!t) break;
+    if (worker->issue(*t)) return;
+  }
+  retire();
+}
+
+void Run::retire() {
+  std::lock_guard l(m_);
+  if (++retired_ == workers_.size()) done_ = true;
+  cv_.notify_all();
+}
+
+void Run::pace() {
+  const double interval_ns = 1e9 / o_.rps;
+  while (auto t = take()) {
+    const auto slot = start_ + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(t->number) * interval_ns));
+    std::unique_lock l(m_);
+    cv_.wait_until(l, slot, [this] { return stopping_.load(); });
+    if (stopping_ || (o_.duration.count() > 0 && Clock::now() >= end_)) break;
+    Worker* w = nullptr;
+    while (!w && retired_ < workers_.size()) {
+      cv_.wait(l, [this] { return !idle_.empty() || stopping_; });
+      if (idle_.empty()) break;
+      w = idle_.back();
+      idle_.pop_back();
+      if (w->finished()) {
+        ++retired_;
+        w = nullptr;
+      }
+    }
+    if (!w) break;
+    l.unlock();
+    if (!w->issue(*t)) next(w);
+  }
+  std::unique_lock l(m_);
+  cv_.wait(l, [this] { return idle_.size() + retired_ == workers_.size(); });
+  done_ = true;
+  cv_.notify_all();
+}
+
+void Run::wait(const std::function<void()>& abort) {
+  // A slow --rps leaves long quiet gaps that are not stalls.
+  const auto gap = paced() ? std::chrono::nanoseconds(static_cast<int64_t>(2e9 / o_.rps)) : std::chrono::nanoseconds(0);
+  const auto stall_limit = o_.timeout + std::chrono::seconds(5) + gap;
+  uint64_t seen = progress_;
+  auto last_change = Clock::now();
+  bool aborted = false;
+  std::unique_lock l(m_);
+  while (!done_) {
+    // A watchdog, not synchronisation: completion is signalled through cv_.
+    cv_.wait_for(l, std::chrono::milliseconds(200));
+    const auto now = Clock::now();
+    if (progress_ != seen) {
+      seen = progress_;
+      last_change = now;
+    } else if (!aborted && now - last_change > stall_limit) {
+      aborted = true;
+      stopping_ = true;
+      cv_.notify_all();
+      l.unlock();
+      abort();
+      l.lock();
+    }
+  }
+}
+
+exv1::AgentExecutionUpdateStatusInput update_template(size_t message_bytes) {
+  exv1::AgentExecutionUpdateStatusInput in;
+  in.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
+  auto* message = in.mutable_status()->add_messages();
+  message->set_type(exv1::MESSAGE_AI);
+  message->set_timestamp("2024-01-01T00:00:00Z");
+  std::string text;
+  static const std::string kSentence = "The agent read the diff, ran the tests and is writing its review. ";
+  while (text.size() < message_bytes) text += kSentence;
+  text.resize(message_bytes);
+  message->set_content(text);
+  return in;
+}
+
+/// One call in flight at a time, of the scenario's kind (or, for mixed, of the ticket's share).
+class UnaryWorker final : public Worker {
+ public:
+  UnaryWorker(Run& run, const LoadOptions& o, Connection& c, const Scenario& s)
+      : Worker(run), o_(o), c_(c), s_(s), update_(s.update_template) {
+    id_.set_value("aex-bench-noop");
+  }
+
+  bool issue(const Ticket& t) override {
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_->set_deadline(deadline(o_));
+    const auto start = Clock::now();
+    std::function<void(grpc::Status)> done = [this, t, start](grpc::Status status) { complete(t, start, status); };
+    const auto& ids = s_.execution_ids;
+    switch (kind_of(t.number)) {
+      case CallKind::noop:
+        c_.noop->async()->call(ctx_.get(), &id_, &execution_, std::move(done));
+        break;
+      case CallKind::create:
+        c_.commands->async()->create(ctx_.get(), &s_.create_request, &execution_, std::move(done));
+        break;
+      case CallKind::update_status:
+        update_.set_execution_id(ids[t.number % ids.size()]);
+        c_.commands->async()->updateStatus(ctx_.get(), &update_, &execution_, std::move(done));
+        break;
+      case CallKind::get:
+        id_.set_value(ids[t.number % ids.size()]);
+        c_.queries->async()->get(ctx_.get(), &id_, &execution_, std::move(done));
+        break;
+      default:
+        c_.queries->async()->list(ctx_.get(), &s_.list_request, &list_, std::move(done));
+        break;
+    }
+    return true;
+  }
+
+ private:
+  // mixed: per 10 tickets, 1 create, 6 updateStatus, 3 get.
+  CallKind kind_of(uint64_t n) const {
+    if (o_.call != CallKind::mixed) return o_.call;
+    const uint64_t slot = n % 10;
+    return slot == 0 ? CallKind::create : slot <= 6 ? CallKind::update_status : CallKind::get;
+  }
+
+  const LoadOptions& o_;
+  Connection& c_;
+  const Scenario& s_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  exv1::AgentExecutionId id_;
+  exv1::AgentExecutionUpdateStatusInput update_;
+  exv1::AgentExecution execution_;
+  exv1::AgentExecutionList list_;
+};
+
+/// Holds one subscribe stream open on its own execution. Each call is an updateStatus carrying a
+/// marker; it completes when the stream delivers that state, and its latency runs from sending
+/// the update to receiving it on the stream.
+class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1::AgentExecution> {
+ public:
+  SubscribeWorker(Run& run, const LoadOptions& o, Connection& c, const Scenario& s, std::string execution_id)
+      : Worker(run), o_(o), c_(c), update_(s.update_template) {
+    update_.set_execution_id(execution_id);
+    filler_ = update_.status().messages(0).content();
+    request_.set_value(std::move(execution_id));
+  }
+
+  void open() {
+    c_.queries->async()->subscribe(&stream_ctx_, &request_, this);
+    StartRead(&incoming_);
+    StartCall();
+  }
+  /// Until the initial snapshot arrived or the stream ended; false on timeout.
+  bool wait_open(Clock::time_point until) {
+    std::unique_lock l(m_);
+    return cv_.wait_until(l, until, [this] { return opened_ || ended_; });
+  }
+  /// Ends the stream and waits for OnDone, after which the reactor is free.
+  void close() {
+    stream_ctx_.TryCancel();
+    std::unique_lock l(m_);
+    cv_.wait(l, [this] { return ended_; });
+  }
+  void abort() override { stream_ctx_.TryCancel(); }
+  bool finished() override {
+    std::lock_guard l(m_);
+    return ended_;
+  }
+
+  bool issue(const Ticket& t) override {
+    std::unique_lock l(m_);
+    const auto start = Clock::now();
+    if (ended_) {  // between two rounds: the stream's end is this worker's one error
+      const grpc::Status status = stream_status_;
+      l.unlock();
+      record(t, start, start, status);
+      return false;
+    }
+    round_.emplace();
+    round_->ticket = t;
+    round_->start = start;
+    marker_ = "#" + std::to_string(t.number) + " ";
+    update_.mutable_status()->mutable_messages(0)->set_content(marker_ + filler_.substr(std::min(marker_.size(), filler_.size())));
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_->set_deadline(deadline(o_));
+    l.unlock();
+    c_.commands->async()->updateStatus(ctx_.get(), &update_, &reply_, [this](grpc::Status status) {
+      std::unique_lock l(m_);
+      round_->replied = true;
+      round_->reply_status = std::move(status);
+      finish_round_if_over(l);
+    });
+    return true;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is over; OnDone says why
+    std::unique_lock l(m_);
+    if (!opened_) {
+      opened_ = true;
+      cv_.notify_all();
+    } else if (round_ && !round_->received && incoming_.status().messages_size() > 0 &&
+               incoming_.status().messages(0).content().starts_with(marker_)) {
+      round_->received = true;
+      round_->received_at = Clock::now();
+    }
+    StartRead(&incoming_);
+    finish_round_if_over(l);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::unique_lock l(m_);
+    ended_ = true;
+    stream_status_ = status.ok() ? grpc::Status(grpc::StatusCode::UNKNOWN, "subscribe stream ended early") : status;
+    cv_.notify_all();
+    finish_round_if_over(l);
+  }
+
+ private:
+  struct Round {
+    Ticket ticket{0, false};
+    Clock::time_point start;
+    bool replied = false, received = false;
+    grpc::Status reply_status;
+    Clock::time_point received_at;
+  };
+
+  void finish_round_if_over(std::unique_lock<std::mutex>& l) {
+    if (!round_ || !round_->replied) return;
+    if (!round_->received && round_->reply_status.ok() && !ended_) return;
+    const Round r = *round_;
+    round_.reset();
+    const grpc::Status status = !r.reply_status.ok() ? r.reply_status : r.received ? grpc::Status::OK : stream_status_;
+    l.unlock();
+    record(r.ticket, r.start, r.received ? r.received_at : Clock::now(), status);
+    run_.next(this);
+  }
+
+  const LoadOptions& o_;
+  Connection& c_;
+  exv1::AgentExecutionId request_;
+  exv1::AgentExecutionUpdateStatusInput update_;
+  std::string filler_, marker_;
+  exv1::AgentExecution incoming_, reply_;
+  grpc::ClientContext stream_ctx_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool opened_ = false, ended_ = false;
+  grpc::Status stream_status_;
+  std::optional<Round> round_;
+};
+
+[[noreturn]] void setup_failed(const std::string& what, const grpc::Status& status) {
+  throw std::runtime_error("setup: " + what + " failed: " + code_name(status.error_code()) + ": " +
+                           status.error_message());
+}
+
+/// Creates the agent and executions the scenario reads or writes, through ordinary calls.
+Scenario set_up(const LoadOptions& o, Connection& c) {
+  Scenario s;
+  s.update_template = update_template(o.message_bytes);
+  s.list_request.set_page_size(50);
+  if (o.call == CallKind::noop) return s;
+
+  auto call_options = [&](grpc::ClientContext& ctx) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::microseconds>(o.timeout));
+  };
+  agentv1::Agent agent, created_agent;
+  const auto unique = std::to_string(getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count());
+  agent.mutable_metadata()->set_name("aexbench " + unique);
+  agent.mutable_metadata()->set_owner_scope(res::organization);
+  agent.mutable_metadata()->set_org("aexbench");
+  agent.mutable_spec()->set_instructions("You review pull requests and explain what you found.");
+  {
+    grpc::ClientContext ctx;
+    call_options(ctx);
+    auto status = agentv1::AgentCommandController::NewStub(c.channel)->create(&ctx, agent, &created_agent);
+    if (!status.ok()) setup_failed("creating agent", status);
+  }
+
+  s.create_request.mutable_metadata();
+  s.create_request.mutable_spec()->set_agent_id(created_agent.metadata().id());
+  s.create_request.mutable_spec()->set_message("Review pull request #42 and summarise the risks.");
+
+  // create needs one execution so the agent's default instance exists before timing starts.
+  size_t wanted = o.executions > 0 ? static_cast<size_t>(o.executions) : std::max<size_t>(o.concurrency, 50);
+  if (o.call == CallKind::create) wanted = 1;
+  // subscribe: one execution per stream, so each stream sees only its own worker's updates.
+  if (o.call == CallKind::subscribe) wanted = std::max<size_t>(o.executions, o.concurrency);
+  while (s.execution_ids.size() < wanted) {
+    grpc::ClientContext ctx;
+    call_options(ctx);
+    exv1::AgentExecution execution;
+    auto status = c.commands->create(&ctx, s.create_request, &execution);
+    if (!status.ok()) setup_failed("creating execution", status);
+    s.execution_ids.push_back(execution.metadata().id());
+  }
+  return s;
+}
+
+std::vector<Connection> connect(const LoadOptions& o) {
+  std::vector<Connection> connections;
+  for (int i = 0; i < o.connections; ++i) {
+    // A local subchannel pool and a distinct argument keep gRPC from sharing one connection.
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.use_local_subchannel_pool", 1);
+    args.SetInt("aexbench.connection", i);
+    Connection c;
+    c.channel = grpc::CreateCustomChannel(o.host, grpc::InsecureChannelCredentials(), args);
+    if (!c.channel->WaitForConnected(std::chrono::system_clock::now() +
+                                     std::chrono::duration_cast<std::chrono::microseconds>(o.timeout)))
+      throw std::runtime_error("cannot connect to " + o.host);
+    c.noop = ::aexd::bench::v1::Noop::NewStub(c.channel);
+    c.commands = exv1::AgentExecutionCommandController::NewStub(c.channel);
+    c.queries = exv1::AgentExecutionQueryController::NewStub(c.channel);
+    connections.push_back(std::move(c));
+  }
+  return connections;
+}
+
+}  // namespace
+
+Summary run_load(const LoadOptions& o) {
+  auto connections = connect(o);
+  const Scenario scenario = set_up(o, connections[0]);
+
+  Run run(o);
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<SubscribeWorker*> streams;
+  for (int i = 0; i < o.concurrency; ++i) {
+    Connection& c = connections[static_cast<size_t>(i) % connections.size()];
+    if (o.call == CallKind::subscribe) {
+      auto w = std::make_unique<SubscribeWorker>(run, o, c, scenario, scenario.execution_ids[static_cast<size_t>(i)]);
+      streams.push_back(w.get());
+      workers.push_back(std::move(w));
+    } else {
+      workers.push_back(std::make_unique<UnaryWorker>(run, o, c, scenario));
+    }
+  }
+  for (auto* s : streams) s->open();
+  const auto open_until = Clock::now() + o.timeout;
+  for (auto* s : streams)
+    if (!s->wait_open(open_until)) {
+      for (auto* t : streams) t->close();
+      throw std::runtime_error("setup: subscribe streams did not deliver their first message in time");
+    }
+
+  std::fprintf(stderr, "aexbench: setup done (%zu executions); running\n", scenario.execution_ids.size());
+  std::vector<Worker*> raw;
+  for (auto& w : workers) raw.push_back(w.get());
+  run.start(raw);
+  run.wait([&] {
+    for (auto* w : raw) w->abort();
+  });
+  for (auto* s : streams) s->close();
+
+  Summary summary;
+  std::optional<Clock::time_point> first, last;
+  for (auto& w : workers) {
+    summary.merge(w->summary());
+    if (w->first_start) first = first ? std::min(*first, *w->first_start) : *w->first_start;
+    if (w->last_end) last = last ? std::max(*last, *w->last_end) : *w->last_end;
+  }
+  if (first && last) summary.total = *last - *first;
+  return summary;
+}
+
+}  // namespace aexd::bench

@@ -1,0 +1,156 @@
+// aexbench: a ghz-style load generator for aexd, plus the floors (noop call, raw SQLite) the
+// server's figures are compared against. Parses flags, runs one scenario, prints its summary.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "bench/load.h"
+#include "bench/sqlite_floor.h"
+
+namespace {
+
+using aexd::bench::CallKind;
+
+/// "10s", "500ms", "2m", "250us", "1h"; a bare number is seconds. nullopt if malformed.
+std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  static const std::regex kDuration(R"(^\s*([0-9]+(?:\.[0-9]*)?)\s*(ns|us|ms|s|m|h)?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kDuration)) return std::nullopt;
+  static const std::map<std::string, double> kUnitNs{{"ns", 1},     {"us", 1e3},  {"ms", 1e6},
+                                                      {"s", 1e9},     {"", 1e9},    {"m", 60e9},
+                                                      {"h", 3600e9}};
+  return std::chrono::nanoseconds(static_cast<int64_t>(std::stod(m[1]) * kUnitNs.at(m[2])));
+}
+
+bool is_whole_number(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string whole(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aexbench - load generator for aexd (ghz-compatible JSON summary)", "aexbench"};
+  aexd::bench::LoadOptions load;
+  std::string duration, warmup, timeout = "20s", format = "text";
+  bool json = false;
+  const std::map<std::string, CallKind> calls{
+      {"noop", CallKind::noop}, {"create", CallKind::create}, {"updateStatus", CallKind::update_status},
+      {"get", CallKind::get},   {"list", CallKind::list},     {"subscribe", CallKind::subscribe},
+      {"mixed", CallKind::mixed}};
+  app.add_option("--call", load.call,
+                 "what to call: noop (needs aexd --bench-noop), create, updateStatus, get, list, subscribe, "
+                 "mixed (10% create, 60% updateStatus, 30% get)")
+      ->transform(CLI::CheckedTransformer(calls, CLI::ignore_case));
+  app.add_option("--host", load.host, "aexd address")->capture_default_str();
+  app.add_option("-c,--concurrency", load.concurrency, "calls in flight (subscribe: open streams)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("-n,--total", load.total, "measured requests (ignored with -z)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("-z,--duration", duration, "run for this long instead of -n requests (10s, 500ms, 2m)");
+  app.add_option("--rps", load.rps, "request rate limit across all workers (0: unlimited)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--connections", load.connections, "gRPC channels, each its own connection")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--warmup", warmup, "excluded from the summary: a request count (500) or a duration (2s)");
+  app.add_option("--executions", load.executions,
+                 "executions set up for updateStatus/get/list/mixed to spread over (0: max(c, 50))")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--message-bytes", load.message_bytes, "size of the message updateStatus pushes")
+      ->capture_default_str();
+  app.add_option("--timeout", timeout, "deadline of each call, and how long the run may stall")->capture_default_str();
+  app.add_option("--format", format, "summary format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  app.add_flag("--json", json, "same as --format json");
+
+  auto* floor_cmd = app.add_subcommand("sqlite-floor", "raw durable 1 KiB inserts/s with aexd's pragmas");
+  aexd::bench::FloorOptions floor;
+  floor_cmd->add_option("--sync", floor.sync, "synchronous mode, as aexd --sync")
+      ->check(CLI::IsMember({"full", "normal", "off"}))->capture_default_str();
+  floor_cmd->add_option("-n,--rows", floor.rows, "rows per figure")->check(CLI::PositiveNumber)->capture_default_str();
+  floor_cmd->add_option("--batch", floor.batch, "rows per transaction for the batched figure")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  floor_cmd->add_option("--row-bytes", floor.row_bytes, "blob size")->capture_default_str();
+  floor_cmd->add_option("--dir", floor.dir, "directory for the temporary database (default: system temp dir)");
+  floor_cmd->add_option("--format", format, "summary format")->check(CLI::IsMember({"text", "json"}));
+  floor_cmd->add_flag("--json", json, "same as --format json");
+  CLI11_PARSE(app, argc, argv);
+  if (json) format = "json";
+
+  try {
+    if (*floor_cmd) {
+      const auto r = aexd::bench::run_sqlite_floor(floor);
+      if (format == "json") {
+        nlohmann::ordered_json out{{"sync", floor.sync},
+                           {"rowBytes", floor.row_bytes},
+                           {"rows", floor.rows},
+                           {"batch", floor.batch},
+                           {"singleRowsPerSecond", r.single_rows_per_second},
+                           {"batchedRowsPerSecond", r.batched_rows_per_second}};
+        std::printf("%s\n", out.dump(2).c_str());
+      } else {
+        std::printf("sqlite-floor: %zu-byte rows, journal_mode=WAL, synchronous=%s, %llu rows per figure\n",
+                    floor.row_bytes, floor.sync.c_str(), static_cast<unsigned long long>(floor.rows));
+        std::printf("  1 row per transaction:     %s rows/s\n", whole(r.single_rows_per_second).c_str());
+        std::printf("  %llu rows per transaction: %s rows/s\n", static_cast<unsigned long long>(floor.batch),
+                    whole(r.batched_rows_per_second).c_str());
+      }
+      return 0;
+    }
+
+    if (!duration.empty()) {
+      auto d = parse_duration(duration);
+      if (!d || d->count() <= 0) throw CLI::ValidationError("-z", "not a duration: " + duration);
+      load.duration = *d;
+    }
+    if (is_whole_number(warmup)) {
+      load.warmup_requests = std::stoull(warmup);
+    } else if (!warmup.empty()) {
+      auto d = parse_duration(warmup);
+      if (!d) throw CLI::ValidationError("--warmup", "neither a request count nor a duration: " + warmup);
+      load.warmup_duration = *d;
+    }
+    auto t = parse_duration(timeout);
+    if (!t || t->count() <= 0) throw CLI::ValidationError("--timeout", "not a duration: " + timeout);
+    load.timeout = *t;
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aexbench: %s\n", e.what());
+    return 1;
+  }
+
+  std::string call_name;
+  for (const auto& [name, kind] : calls)
+    if (kind == load.call) call_name = name;
+  try {
+    const auto summary = aexd::bench::run_load(load);
+    nlohmann::ordered_json options{{"call", call_name},         {"host", load.host},
+                           {"concurrency", load.concurrency}, {"connections", load.connections},
+                           {"rps", load.rps},           {"warmupRequests", load.warmup_requests},
+                           {"warmupDuration", load.warmup_duration.count()}};
+    if (load.duration.count() > 0)
+      options["duration"] = load.duration.count();
+    else
+      options["total"] = load.total;
+    if (format == "json") {
+      std::printf("%s\n", aexd::bench::to_json(summary, options).dump(2).c_str());
+    } else {
+      const std::string title = "aexbench --call " + call_name + " -c " + std::to_string(load.concurrency) +
+                                " --connections " + std::to_string(load.connections) + " against " + load.host;
+      std::printf("%s", aexd::bench::to_text(summary, title).c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aexbench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
