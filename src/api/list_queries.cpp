@@ -1,42 +1,51 @@
 #include "api/services.h"
+#include "pipeline/lists.h"
 
 namespace aexd::api {
 namespace {
 
-grpc::ServerUnaryReactor* not_yet(grpc::CallbackServerContext* ctx) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish({grpc::StatusCode::UNIMPLEMENTED, "lists are not implemented yet"});
-  return reactor;
+/// The next page token travels in a response header, added on the executor before Finish.
+template <class Request, class Response>
+grpc::ServerUnaryReactor* list_call(Backend& backend, grpc::CallbackServerContext* ctx, const Request* req,
+                                    Response* resp) {
+  return read_call(backend, ctx, [ctx, req, resp](store::Connection& db) {
+    std::string next;
+    auto status = pipeline::list(db, *req, *resp, next);
+    if (status.ok()) ctx->AddInitialMetadata(std::string(pipeline::kNextPageTokenHeader), next);
+    return status;
+  });
 }
 
 }  // namespace
 
 grpc::ServerUnaryReactor* AgentInstanceQueries::getByAgent(grpc::CallbackServerContext* ctx,
-                                                           const instancev1::GetAgentInstancesByAgentRequest*,
-                                                           instancev1::AgentInstanceList*) {
-  return not_yet(ctx);
+                                                           const instancev1::GetAgentInstancesByAgentRequest* req,
+                                                           instancev1::AgentInstanceList* resp) {
+  return read_call(backend_, ctx, [req, resp](store::Connection& db) { return pipeline::list(db, *req, *resp); });
 }
 
-grpc::ServerUnaryReactor* SessionQueries::list(grpc::CallbackServerContext* ctx, const sessionv1::ListSessionsRequest*,
-                                               sessionv1::SessionList*) {
-  return not_yet(ctx);
+grpc::ServerUnaryReactor* SessionQueries::list(grpc::CallbackServerContext* ctx,
+                                               const sessionv1::ListSessionsRequest* req,
+                                               sessionv1::SessionList* resp) {
+  return list_call(backend_, ctx, req, resp);
 }
 
 grpc::ServerUnaryReactor* SessionQueries::listByAgent(grpc::CallbackServerContext* ctx,
-                                                      const sessionv1::ListSessionsByAgentRequest*,
-                                                      sessionv1::SessionList*) {
-  return not_yet(ctx);
+                                                      const sessionv1::ListSessionsByAgentRequest* req,
+                                                      sessionv1::SessionList* resp) {
+  return list_call(backend_, ctx, req, resp);
 }
 
 grpc::ServerUnaryReactor* ExecutionQueries::list(grpc::CallbackServerContext* ctx,
-                                                 const exv1::ListAgentExecutionsRequest*, exv1::AgentExecutionList*) {
-  return not_yet(ctx);
+                                                 const exv1::ListAgentExecutionsRequest* req,
+                                                 exv1::AgentExecutionList* resp) {
+  return list_call(backend_, ctx, req, resp);
 }
 
 grpc::ServerUnaryReactor* ExecutionQueries::listBySession(grpc::CallbackServerContext* ctx,
-                                                          const exv1::ListAgentExecutionsBySessionRequest*,
-                                                          exv1::AgentExecutionList*) {
-  return not_yet(ctx);
+                                                          const exv1::ListAgentExecutionsBySessionRequest* req,
+                                                          exv1::AgentExecutionList* resp) {
+  return list_call(backend_, ctx, req, resp);
 }
 
 }  // namespace aexd::api

@@ -36,6 +36,94 @@ CREATE INDEX executions_by_phase ON executions(phase, id);
 CREATE TABLE execution_tags(
   tag TEXT NOT NULL, execution_id TEXT NOT NULL, PRIMARY KEY(tag, execution_id)) WITHOUT ROWID;
 )sql",
+    // Row counts of the list filters (store/lists.h), kept by triggers so that total_pages is one
+    // primary-key lookup at any size instead of a COUNT over a million index entries. phase -1 is
+    // "every phase"; a missing row is 0. The execution_tags index finds an execution's tags when
+    // its phase moves.
+    R"sql(
+CREATE INDEX execution_tags_by_execution ON execution_tags(execution_id, tag);
+CREATE TABLE list_counts(
+  list TEXT NOT NULL, key TEXT NOT NULL, phase INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(list, key, phase)) WITHOUT ROWID;
+
+INSERT INTO list_counts SELECT 'aex', '', -1, count(*) FROM executions WHERE true;
+INSERT INTO list_counts SELECT 'aex', '', phase, count(*) FROM executions GROUP BY phase;
+INSERT INTO list_counts SELECT 'aex.session', session_id, -1, count(*) FROM executions GROUP BY session_id;
+INSERT INTO list_counts SELECT 'aex.tag', tag, -1, count(*) FROM execution_tags GROUP BY tag;
+INSERT INTO list_counts SELECT 'aex.tag', t.tag, e.phase, count(*)
+  FROM execution_tags t JOIN executions e ON e.id = t.execution_id GROUP BY t.tag, e.phase;
+INSERT INTO list_counts SELECT 'ses', '', -1, count(*) FROM sessions WHERE true;
+INSERT INTO list_counts SELECT 'ses.agent', agent_id, -1, count(*) FROM sessions GROUP BY agent_id;
+INSERT INTO list_counts SELECT 'ses.tag', tag, -1, count(*) FROM session_tags GROUP BY tag;
+DELETE FROM list_counts WHERE n = 0;
+
+CREATE TRIGGER executions_counted AFTER INSERT ON executions BEGIN
+  INSERT INTO list_counts VALUES('aex', '', -1, 1), ('aex', '', NEW.phase, 1), ('aex.session', NEW.session_id, -1, 1)
+    ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER executions_uncounted AFTER DELETE ON executions BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'aex' AND key = '' AND phase IN (-1, OLD.phase);
+  DELETE FROM list_counts WHERE list = 'aex' AND key = '' AND n = 0;
+  UPDATE list_counts SET n = n - 1 WHERE list = 'aex.session' AND key = OLD.session_id AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'aex.session' AND key = OLD.session_id AND n = 0;
+  -- Tags still present here are deleted after their row, when its phase can no longer be looked up.
+  UPDATE list_counts SET n = n - 1
+    WHERE list = 'aex.tag' AND phase = OLD.phase AND key IN (SELECT tag FROM execution_tags WHERE execution_id = OLD.id);
+END;
+CREATE TRIGGER executions_phase_recounted AFTER UPDATE OF phase ON executions
+  WHEN OLD.phase IS NOT NEW.phase BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'aex' AND key = '' AND phase = OLD.phase;
+  DELETE FROM list_counts WHERE list = 'aex' AND key = '' AND n = 0;
+  INSERT INTO list_counts VALUES('aex', '', NEW.phase, 1) ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+  UPDATE list_counts SET n = n - 1
+    WHERE list = 'aex.tag' AND phase = OLD.phase AND key IN (SELECT tag FROM execution_tags WHERE execution_id = NEW.id);
+  INSERT INTO list_counts SELECT 'aex.tag', tag, NEW.phase, 1 FROM execution_tags WHERE execution_id = NEW.id
+    ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+  DELETE FROM list_counts WHERE list = 'aex.tag' AND phase = OLD.phase AND n = 0
+    AND key IN (SELECT tag FROM execution_tags WHERE execution_id = NEW.id);
+END;
+CREATE TRIGGER executions_session_recounted AFTER UPDATE OF session_id ON executions
+  WHEN OLD.session_id IS NOT NEW.session_id BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'aex.session' AND key = OLD.session_id AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'aex.session' AND key = OLD.session_id AND n = 0;
+  INSERT INTO list_counts VALUES('aex.session', NEW.session_id, -1, 1)
+    ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER execution_tags_counted AFTER INSERT ON execution_tags BEGIN
+  INSERT INTO list_counts VALUES('aex.tag', NEW.tag, -1, 1) ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+  INSERT INTO list_counts SELECT 'aex.tag', NEW.tag, phase, 1 FROM executions WHERE id = NEW.execution_id
+    ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER execution_tags_uncounted AFTER DELETE ON execution_tags BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'aex.tag' AND key = OLD.tag
+    AND phase IN (-1, (SELECT phase FROM executions WHERE id = OLD.execution_id));
+  DELETE FROM list_counts WHERE list = 'aex.tag' AND key = OLD.tag AND n = 0;
+END;
+
+CREATE TRIGGER sessions_counted AFTER INSERT ON sessions BEGIN
+  INSERT INTO list_counts VALUES('ses', '', -1, 1), ('ses.agent', NEW.agent_id, -1, 1)
+    ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER sessions_uncounted AFTER DELETE ON sessions BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'ses' AND key = '' AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'ses' AND key = '' AND n = 0;
+  UPDATE list_counts SET n = n - 1 WHERE list = 'ses.agent' AND key = OLD.agent_id AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'ses.agent' AND key = OLD.agent_id AND n = 0;
+END;
+CREATE TRIGGER sessions_agent_recounted AFTER UPDATE OF agent_id ON sessions
+  WHEN OLD.agent_id IS NOT NEW.agent_id BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'ses.agent' AND key = OLD.agent_id AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'ses.agent' AND key = OLD.agent_id AND n = 0;
+  INSERT INTO list_counts VALUES('ses.agent', NEW.agent_id, -1, 1) ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER session_tags_counted AFTER INSERT ON session_tags BEGIN
+  INSERT INTO list_counts VALUES('ses.tag', NEW.tag, -1, 1) ON CONFLICT(list, key, phase) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER session_tags_uncounted AFTER DELETE ON session_tags BEGIN
+  UPDATE list_counts SET n = n - 1 WHERE list = 'ses.tag' AND key = OLD.tag AND phase = -1;
+  DELETE FROM list_counts WHERE list = 'ses.tag' AND key = OLD.tag AND n = 0;
+END;
+)sql",
 };
 
 int user_version(Connection& db) {

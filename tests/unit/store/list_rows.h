@@ -1,0 +1,76 @@
+// Rows for list tests: a migrated database in a temporary directory, and executions and sessions
+// written through the store's own insert/replace/remove (so the count triggers run as in the server).
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "domain/audit.h"
+#include "domain/types.h"
+#include "store/schema.h"
+#include "store/tables.h"
+
+namespace aexd::test {
+
+class ListDb {
+ public:
+  ListDb() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "aexd-lists-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    db_ = store::Connection::open(path(), store::Sync::off);
+    store::migrate(*db_);
+  }
+  ~ListDb() {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  store::Connection& operator*() { return *db_; }
+  store::Connection* operator->() { return db_.get(); }
+  std::string path() const { return (dir_ / "lists.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Connection> db_;
+};
+
+inline Execution add_execution(store::Connection& db, const std::string& session_id, Phase phase,
+                               std::initializer_list<std::string> tags = {}) {
+  Execution e;
+  auto& m = *e.mutable_metadata();
+  m.set_id(new_id(kExecutionPrefix));
+  m.set_name(m.id());
+  for (const auto& tag : tags) m.add_tags(tag);
+  set_revision(m, 1);
+  e.mutable_spec()->set_session_id(session_id);
+  e.mutable_spec()->set_agent_id("agt-test");
+  e.mutable_spec()->set_message("hello");
+  e.mutable_status()->set_phase(phase);
+  store::insert(db, e);
+  return e;
+}
+
+inline AgentInstance add_instance(store::Connection& db, const std::string& agent_id) {
+  AgentInstance i;
+  i.mutable_metadata()->set_id(new_id(kInstancePrefix));
+  i.mutable_metadata()->set_slug(i.metadata().id());
+  i.mutable_spec()->set_agent_id(agent_id);
+  store::insert(db, i);
+  return i;
+}
+
+inline Session add_session(store::Connection& db, const std::string& instance_id,
+                           std::initializer_list<std::string> tags = {}) {
+  Session s;
+  s.mutable_metadata()->set_id(new_id(kSessionPrefix));
+  for (const auto& tag : tags) s.mutable_metadata()->add_tags(tag);
+  s.mutable_spec()->set_agent_instance_id(instance_id);
+  store::insert(db, s);
+  return s;
+}
+
+}  // namespace aexd::test
