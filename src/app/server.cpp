@@ -30,8 +30,10 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   try {
     auto writer = store::Connection::open(s.options_.db, s.options_.sync);
     store::migrate(*writer);
+    auto checkpointer = store::Connection::open(s.options_.db, s.options_.sync);
     s.writes_ = std::make_unique<store::WriteStrand>(
-        s.pool_.get_executor(), std::move(writer), store::WriteStrand::Limits{s.options_.max_queued_writes},
+        s.pool_.get_executor(), std::move(writer), std::move(checkpointer),
+        store::WriteStrand::Limits{s.options_.max_queued_writes},
         [&hub = s.hub_](std::vector<store::ExecutionChange>& changes) { hub.publish(changes); });
     s.reads_ = std::make_unique<store::ReaderPool>(s.pool_.get_executor(), s.options_.db, readers);
   } catch (const std::exception& e) {

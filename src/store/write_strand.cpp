@@ -7,12 +7,38 @@
 
 namespace aexd::store {
 
+namespace {
+
+constexpr int kCheckpointPages = 4096;  // ~16 MiB of WAL
+
+}  // namespace
+
 WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
-                         Limits limits, OnCommit on_commit)
-    : strand_(boost::asio::make_strand(executor)),
+                         std::unique_ptr<Connection> checkpointer, Limits limits, OnCommit on_commit)
+    : executor_(executor),
+      strand_(boost::asio::make_strand(executor)),
       db_(std::move(db)),
+      checkpointer_(std::move(checkpointer)),
       limits_(limits),
-      on_commit_(std::move(on_commit)) {}
+      on_commit_(std::move(on_commit)) {
+  sqlite3_wal_autocheckpoint(db_->handle(), 0);
+  sqlite3_wal_hook(
+      db_->handle(),
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<WriteStrand*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      this);
+}
+
+void WriteStrand::checkpoint_if_due() {
+  if (wal_pages_ < kCheckpointPages || checkpointing_.exchange(true)) return;
+  // PASSIVE never blocks the writer or readers; whatever it cannot copy yet waits for the next one.
+  boost::asio::post(executor_, [this] {
+    sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    checkpointing_ = false;
+  });
+}
 
 void WriteStrand::submit(Job job, Done done) {
   std::unique_lock lock(mutex_);
@@ -67,6 +93,7 @@ void WriteStrand::drain() {
     tx.changes.clear();
   }
 
+  checkpoint_if_due();
   if (!tx.changes.empty()) on_commit_(tx.changes);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
 

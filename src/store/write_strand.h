@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <grpcpp/support/status.h>
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -53,8 +54,10 @@ class WriteStrand {
     size_t max_batch = 512;     // jobs per transaction
   };
 
-  WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db, Limits limits,
-              OnCommit on_commit);
+  /// `checkpointer` is a second connection to the same database: WAL checkpoints run on it,
+  /// off the strand, so commits never wait for one.
+  WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
+              std::unique_ptr<Connection> checkpointer, Limits limits, OnCommit on_commit);
 
   /// Thread-safe. Queues `job`; `done` gets its status once the job's batch is durable.
   void submit(Job job, Done done);
@@ -68,9 +71,14 @@ class WriteStrand {
     Done done;
   };
   void drain();
+  void checkpoint_if_due();
 
+  boost::asio::any_io_executor executor_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::unique_ptr<Connection> db_;
+  std::unique_ptr<Connection> checkpointer_;
+  int wal_pages_ = 0;                       // strand-bound: WAL size after the last commit
+  std::atomic<bool> checkpointing_{false};
   const Limits limits_;
   OnCommit on_commit_;
 
