@@ -49,8 +49,8 @@ Result<int32_t> page_size(int32_t requested) {
 
 grpc::Status check_page_token(std::string_view token, std::string_view prefix) {
   if (token.empty() || is_id(token, prefix)) return grpc::Status::OK;
-  return errors::invalid("page_token", "is not a token this list returned (expected an id \"" + std::string(prefix) +
-                                           "-<ulid>\")");
+  return errors::invalid("page_token",
+                         "is not a token this list returned (expected an id \"" + std::string(prefix) + "-<ulid>\")");
 }
 
 grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsRequest& request,
@@ -75,8 +75,8 @@ grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsBySessio
                 next_page_token);
 }
 
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request, sessionv1::SessionList& out,
-                  std::string& next_page_token) {
+grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request,
+                  sessionv1::SessionList& out, std::string& next_page_token) {
   auto tags = tags_of(request.tags());
   if (!tags.ok()) return tags.status();
   store::SessionFilter filter;

@@ -35,8 +35,8 @@ grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsRequest&
                   exv1::AgentExecutionList& out, std::string& next_page_token);
 grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsBySessionRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token);
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request, sessionv1::SessionList& out,
-                  std::string& next_page_token);
+grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request,
+                  sessionv1::SessionList& out, std::string& next_page_token);
 grpc::Status list(store::Connection& db, const sessionv1::ListSessionsByAgentRequest& request,
                   sessionv1::SessionList& out, std::string& next_page_token);
 /// Every instance of the agent, newest first (an unknown agent has none).

@@ -308,7 +308,8 @@ TEST_CASE("bad page sizes and page tokens are INVALID_ARGUMENT naming the field"
   auto executions = server.execution_queries();
   auto sessions = server.session_queries();
   const auto names = [](const grpc::Status& s, const std::string& field) {
-    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT && s.error_message().find(field) != std::string::npos;
+    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+           s.error_message().find(field) != std::string::npos;
   };
   exv1::AgentExecutionList out;
   sessionv1::SessionList sout;
