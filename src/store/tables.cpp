@@ -107,7 +107,8 @@ int64_t count(Connection& db, const char* sql, std::string_view key) {
 
 template <class T>
 std::optional<T> load(Connection& db, std::string_view id) {
-  auto q = db.query(std::string("SELECT body FROM ") + Table<T>::name + " WHERE id=?");
+  static const std::string sql = std::string("SELECT body FROM ") + Table<T>::name + " WHERE id=?";
+  auto q = db.query(sql);
   if (!q.bind(id).step()) return std::nullopt;
   T r;
   const auto body = q.blob(0);

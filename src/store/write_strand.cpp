@@ -70,22 +70,22 @@ void WriteStrand::drain() {
   std::vector<grpc::Status> results(batch.size());
   WriteTx tx{*db_, {}};
   try {
-    db_->exec("BEGIN IMMEDIATE");
+    db_->query("BEGIN IMMEDIATE").run();
     for (size_t i = 0; i < batch.size(); ++i) {
       const size_t changes_before = tx.changes.size();
-      db_->exec("SAVEPOINT job");
+      db_->query("SAVEPOINT job").run();
       try {
         results[i] = batch[i].job(tx);
       } catch (const std::exception& e) {
         results[i] = grpc::Status(grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what());
       }
       if (!results[i].ok()) {
-        db_->exec("ROLLBACK TO job");
+        db_->query("ROLLBACK TO job").run();
         tx.changes.resize(changes_before);
       }
-      db_->exec("RELEASE job");
+      db_->query("RELEASE job").run();
     }
-    db_->exec("COMMIT");
+    db_->query("COMMIT").run();
   } catch (const std::exception& e) {
     if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     const grpc::Status failed(grpc::StatusCode::UNAVAILABLE, std::string("commit failed: ") + e.what());

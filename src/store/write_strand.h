@@ -33,8 +33,9 @@ struct WriteTx {
   Connection& db;
   std::vector<ExecutionChange> changes;
 
-  void changed(const Execution& execution) {
-    changes.push_back({execution.metadata().id(), std::make_shared<const Execution>(execution)});
+  void changed(const Execution& execution) { changed(std::make_shared<const Execution>(execution)); }
+  void changed(std::shared_ptr<const Execution> execution) {
+    changes.push_back({execution->metadata().id(), std::move(execution)});
   }
   void deleted(std::string id) { changes.push_back({std::move(id), nullptr}); }
 };
