@@ -116,20 +116,22 @@ std::string default_name<Session>(const std::string& id) {
 template <>
 std::string default_name<Execution>(const std::string& id) { return id; }
 
-template <class T>
-grpc::Status create(store::WriteTx& tx, const T& request, T& out) {
+template <class Steps, class T>
+grpc::Status run(store::WriteTx& tx, const T& request, T& out) {
   ResourceContext<T> ctx(tx, request);
-  auto status = CreatePipeline<T>::run(ctx);
+  auto status = Steps::run(ctx);
   if (status.ok()) out = std::move(ctx.resource);
   return status;
 }
 
 template <class T>
+grpc::Status create(store::WriteTx& tx, const T& request, T& out) {
+  return run<CreatePipeline<T>>(tx, request, out);
+}
+
+template <class T>
 grpc::Status update(store::WriteTx& tx, const T& request, T& out) {
-  ResourceContext<T> ctx(tx, request);
-  auto status = UpdatePipeline<T>::run(ctx);
-  if (status.ok()) out = std::move(ctx.resource);
-  return status;
+  return run<UpdatePipeline<T>>(tx, request, out);
 }
 
 template <class T>
