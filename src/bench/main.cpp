@@ -7,6 +7,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "bench/load.h"
 #include "bench/sqlite_floor.h"
@@ -41,16 +42,19 @@ std::string whole(double v) {
 int main(int argc, char** argv) {
   CLI::App app{"aexbench - load generator for aexd (ghz-compatible JSON summary)", "aexbench"};
   aexd::bench::LoadOptions load;
-  std::string duration, warmup, timeout = "20s", format = "text";
+  std::string call_name = "get", duration, warmup, timeout = "20s", format = "text";
   bool json = false;
   const std::map<std::string, CallKind> calls{
       {"noop", CallKind::noop}, {"create", CallKind::create}, {"updateStatus", CallKind::update_status},
       {"get", CallKind::get},   {"list", CallKind::list},     {"subscribe", CallKind::subscribe},
       {"mixed", CallKind::mixed}};
-  app.add_option("--call", load.call,
+  std::vector<std::string> call_names;
+  for (const auto& entry : calls) call_names.push_back(entry.first);
+  app.add_option("--call", call_name,
                  "what to call: noop (needs aexd --bench-noop), create, updateStatus, get, list, subscribe, "
                  "mixed (10% create, 60% updateStatus, 30% get)")
-      ->transform(CLI::CheckedTransformer(calls, CLI::ignore_case));
+      ->transform(CLI::IsMember(call_names, CLI::ignore_case))
+      ->capture_default_str();
   app.add_option("--host", load.host, "aexd address")->capture_default_str();
   app.add_option("-c,--concurrency", load.concurrency, "calls in flight (subscribe: open streams)")
       ->check(CLI::PositiveNumber)->capture_default_str();
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--warmup", warmup, "excluded from the summary: a request count (500) or a duration (2s)");
   app.add_option("--executions", load.executions,
-                 "executions set up for updateStatus/get/list/mixed to spread over (0: max(c, 50))")
+                 "executions set up for updateStatus/get/list/mixed to spread over (0: max(c, 50); subscribe: c)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--message-bytes", load.message_bytes, "size of the message updateStatus pushes")
       ->capture_default_str();
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
   floor_cmd->add_flag("--json", json, "same as --format json");
   CLI11_PARSE(app, argc, argv);
   if (json) format = "json";
+  load.call = calls.at(call_name);
 
   try {
     if (*floor_cmd) {
@@ -128,9 +133,6 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::string call_name;
-  for (const auto& [name, kind] : calls)
-    if (kind == load.call) call_name = name;
   try {
     const auto summary = aexd::bench::run_load(load);
     nlohmann::ordered_json options{{"call", call_name},         {"host", load.host},
