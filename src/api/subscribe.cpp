@@ -93,7 +93,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, publi
         in_flight_ = std::move(next.snapshot);  // kept alive until OnWriteDone
         last_sent_ = next.revision;
         writing_ = true;
-        StartWrite(in_flight_.get());
+        StartWrite(&*in_flight_);
     }
   }
 

@@ -151,7 +151,7 @@ grpc::Status apply(store::WriteTx& tx, const T& request, T& out) {
 
 template <class T>
 grpc::Status remove(store::WriteTx& tx, std::string_view id, T& out) {
-  if (id.empty()) return errors::invalid("value", "is required");
+  if (auto s = validate_id("value", id); !s.ok()) return s;
   ResourceContext<T> ctx(tx, T{});
   ctx.resource.mutable_metadata()->set_id(std::string(id));
   auto status = DeletePipeline<T>::run(ctx);
@@ -161,7 +161,7 @@ grpc::Status remove(store::WriteTx& tx, std::string_view id, T& out) {
 
 template <class T>
 grpc::Status get(store::Connection& db, std::string_view id, T& out) {
-  if (id.empty()) return errors::invalid("value", "is required");
+  if (auto s = validate_id("value", id); !s.ok()) return s;
   auto found = store::load<T>(db, id);
   if (!found) return errors::not_found(KindOf<T>::name, id);
   out = std::move(*found);

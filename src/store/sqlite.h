@@ -57,7 +57,6 @@ class Connection {
   void exec(const char* sql);
   /// A prepared statement cached for the life of the connection.
   Query query(const std::string& sql);
-  int64_t changes() const { return sqlite3_changes64(db_); }
   sqlite3* handle() { return db_; }
 
  private:
