@@ -321,15 +321,18 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
     cv_.wait(l, [this] { return ended_; });
   }
   void abort() override { stream_ctx_.TryCancel(); }
+  /// Done once the stream's end has been charged as this worker's error (even when it ended
+  /// before the first round).
   bool finished() override {
     std::lock_guard l(m_);
-    return ended_;
+    return ended_ && end_recorded_;
   }
 
   bool issue(const Ticket& t) override {
     std::unique_lock l(m_);
     const auto start = Clock::now();
     if (ended_) {  // between two rounds: the stream's end is this worker's one error
+      end_recorded_ = true;
       const grpc::Status status = stream_status_;
       l.unlock();
       record(t, start, start, status);
@@ -393,6 +396,7 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
     const Round r = *round_;
     round_.reset();
     const grpc::Status status = !r.reply_status.ok() ? r.reply_status : r.received ? grpc::Status::OK : stream_status_;
+    if (!status.ok()) end_recorded_ = true;
     l.unlock();
     record(r.ticket, r.start, r.received ? r.received_at : Clock::now(), status);
     run_.next(this);
@@ -408,7 +412,7 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::mutex m_;
   std::condition_variable cv_;
-  bool opened_ = false, ended_ = false;
+  bool opened_ = false, ended_ = false, end_recorded_ = false;
   grpc::Status stream_status_;
   std::optional<Round> round_;
 };
