@@ -41,38 +41,40 @@ struct Backend {
 };
 
 namespace detail {
-inline grpc::ServerUnaryReactor* refuse(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
+
+/// Admits the call and hands `start` its completion, or finishes the call at once if refused.
+template <class Start>
+grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* ctx, Start start) {
   auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(status);
+  auto finish = [ctx, reactor](const grpc::Status& status) {
+    // Shed load tells the client when to come back.
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
+    reactor->Finish(status);
+  };
+  if (auto refused = backend.admission.enter(); !refused.ok()) {
+    finish(refused);
+  } else {
+    start([finish, &admission = backend.admission](const grpc::Status& status) {
+      admission.leave();
+      finish(status);
+    });
+  }
   return reactor;
 }
+
 }  // namespace detail
 
 /// A command: `work(store::WriteTx&) -> grpc::Status` runs on the write strand; the call
 /// finishes once its batch is durable.
 template <class Work>
 grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  if (auto s = backend.admission.enter(); !s.ok()) return detail::refuse(ctx, s);
-  auto* reactor = ctx->DefaultReactor();
-  backend.writes.submit(std::move(work), [ctx, reactor, &admission = backend.admission](const grpc::Status& s) {
-    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
-    admission.leave();
-    reactor->Finish(s);
-  });
-  return reactor;
+  return detail::admit(backend, ctx, [&](auto done) { backend.writes.submit(std::move(work), std::move(done)); });
 }
 
 /// A query: `work(store::Connection&) -> grpc::Status` runs on a reader connection.
 template <class Work>
 grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  if (auto s = backend.admission.enter(); !s.ok()) return detail::refuse(ctx, s);
-  auto* reactor = ctx->DefaultReactor();
-  backend.reads.read(std::move(work), [reactor, &admission = backend.admission](const grpc::Status& s) {
-    admission.leave();
-    reactor->Finish(s);
-  });
-  return reactor;
+  return detail::admit(backend, ctx, [&](auto done) { backend.reads.read(std::move(work), std::move(done)); });
 }
 
 }  // namespace aexd::api
