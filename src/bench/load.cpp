@@ -2,6 +2,7 @@
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "aexd/bench/v1/noop.grpc.pb.h"
@@ -34,20 +36,38 @@ struct Ticket {
   bool warmup;
 };
 
-/// The stubs of one channel; each channel is its own HTTP/2 connection.
+/// The stubs of one channel; each channel is its own HTTP/2 connection. The unary workers use the
+/// generic stub, so they send pre-encoded requests and leave the responses undecoded.
 struct Connection {
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<::aexd::bench::v1::Noop::Stub> noop;
-  std::unique_ptr<exv1::AgentExecutionCommandController::Stub> commands;
-  std::unique_ptr<exv1::AgentExecutionQueryController::Stub> queries;
+  std::unique_ptr<grpc::GenericStub> generic;
+  std::unique_ptr<exv1::AgentExecutionCommandController::Stub> commands;  // setup and subscribe
+  std::unique_ptr<exv1::AgentExecutionQueryController::Stub> queries;     // subscribe
 };
+
+/// "/<service>/<method>", with the service's full name from the generated code.
+template <class Service>
+std::string method_path(const char* method) {
+  return std::string("/") + Service::service_full_name() + "/" + method;
+}
+const std::string kNoop = method_path<::aexd::bench::v1::Noop>("call");
+const std::string kCreate = method_path<exv1::AgentExecutionCommandController>("create");
+const std::string kUpdateStatus = method_path<exv1::AgentExecutionCommandController>("updateStatus");
+const std::string kGet = method_path<exv1::AgentExecutionQueryController>("get");
+const std::string kList = method_path<exv1::AgentExecutionQueryController>("list");
+
+grpc::ByteBuffer encode(const google::protobuf::MessageLite& message) {
+  grpc::Slice bytes(message.SerializeAsString());
+  return grpc::ByteBuffer(&bytes, 1);
+}
 
 /// What setup prepared; read-only while the load runs.
 struct Scenario {
   std::vector<std::string> execution_ids;
-  exv1::AgentExecution create_request;
-  exv1::ListAgentExecutionsRequest list_request;
   exv1::AgentExecutionUpdateStatusInput update_template;
+  // The unary calls' requests, encoded once; a copy of a ByteBuffer shares its bytes.
+  grpc::ByteBuffer noop, create, list;
+  std::vector<grpc::ByteBuffer> get, update_status;  // one per execution id
 };
 
 class Worker;
@@ -242,39 +262,32 @@ exv1::AgentExecutionUpdateStatusInput update_template(size_t message_bytes) {
 class UnaryWorker final : public Worker {
  public:
   UnaryWorker(Run& run, const LoadOptions& o, Connection& c, const Scenario& s)
-      : Worker(run), o_(o), c_(c), s_(s), update_(s.update_template) {
-    id_.set_value("aex-bench-noop");
-  }
+      : Worker(run), o_(o), c_(c), s_(s) {}
 
   bool issue(const Ticket& t) override {
+    const auto [method, request] = call_of(t.number);
+    request_ = request;  // kept alive until the call completes
+    response_.Clear();
     ctx_ = std::make_unique<grpc::ClientContext>();
     ctx_->set_deadline(deadline(o_));
     const auto start = Clock::now();
-    std::function<void(grpc::Status)> done = [this, t, start](grpc::Status status) { complete(t, start, status); };
-    const auto& ids = s_.execution_ids;
-    switch (kind_of(t.number)) {
-      case CallKind::noop:
-        c_.noop->async()->call(ctx_.get(), &id_, &execution_, std::move(done));
-        break;
-      case CallKind::create:
-        c_.commands->async()->create(ctx_.get(), &s_.create_request, &execution_, std::move(done));
-        break;
-      case CallKind::update_status:
-        update_.set_execution_id(ids[t.number % ids.size()]);
-        c_.commands->async()->updateStatus(ctx_.get(), &update_, &execution_, std::move(done));
-        break;
-      case CallKind::get:
-        id_.set_value(ids[t.number % ids.size()]);
-        c_.queries->async()->get(ctx_.get(), &id_, &execution_, std::move(done));
-        break;
-      default:
-        c_.queries->async()->list(ctx_.get(), &s_.list_request, &list_, std::move(done));
-        break;
-    }
+    c_.generic->UnaryCall(ctx_.get(), method, {}, &request_, &response_,
+                          [this, t, start](grpc::Status status) { complete(t, start, status); });
     return true;
   }
 
  private:
+  /// The method and pre-encoded request of ticket n; executions round-robin.
+  std::pair<const std::string&, const grpc::ByteBuffer&> call_of(uint64_t n) const {
+    switch (kind_of(n)) {
+      case CallKind::noop: return {kNoop, s_.noop};
+      case CallKind::create: return {kCreate, s_.create};
+      case CallKind::update_status: return {kUpdateStatus, s_.update_status[n % s_.update_status.size()]};
+      case CallKind::get: return {kGet, s_.get[n % s_.get.size()]};
+      default: return {kList, s_.list};
+    }
+  }
+
   // mixed: per 10 tickets, 1 create, 6 updateStatus, 3 get.
   CallKind kind_of(uint64_t n) const {
     if (o_.call != CallKind::mixed) return o_.call;
@@ -286,10 +299,7 @@ class UnaryWorker final : public Worker {
   Connection& c_;
   const Scenario& s_;
   std::unique_ptr<grpc::ClientContext> ctx_;
-  exv1::AgentExecutionId id_;
-  exv1::AgentExecutionUpdateStatusInput update_;
-  exv1::AgentExecution execution_;
-  exv1::AgentExecutionList list_;
+  grpc::ByteBuffer request_, response_;  // the response is never decoded
 };
 
 /// Holds one subscribe stream open on its own execution. Each call is an updateStatus carrying a
@@ -426,7 +436,12 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
 Scenario set_up(const LoadOptions& o, Connection& c) {
   Scenario s;
   s.update_template = update_template(o.message_bytes);
-  s.list_request.set_page_size(50);
+  exv1::AgentExecutionId noop_id;
+  noop_id.set_value("aex-bench-noop");
+  s.noop = encode(noop_id);
+  exv1::ListAgentExecutionsRequest list;
+  list.set_page_size(50);
+  s.list = encode(list);
   if (o.call == CallKind::noop) return s;
 
   auto call_options = [&](grpc::ClientContext& ctx) {
@@ -445,9 +460,11 @@ Scenario set_up(const LoadOptions& o, Connection& c) {
     if (!status.ok()) setup_failed("creating agent", status);
   }
 
-  s.create_request.mutable_metadata();
-  s.create_request.mutable_spec()->set_agent_id(created_agent.metadata().id());
-  s.create_request.mutable_spec()->set_message("Review pull request #42 and summarise the risks.");
+  exv1::AgentExecution create;
+  create.mutable_metadata();
+  create.mutable_spec()->set_agent_id(created_agent.metadata().id());
+  create.mutable_spec()->set_message("Review pull request #42 and summarise the risks.");
+  s.create = encode(create);
 
   // create needs one execution so the agent's default instance exists before timing starts.
   size_t wanted = o.executions > 0 ? static_cast<size_t>(o.executions) : std::max<size_t>(o.concurrency, 50);
@@ -458,9 +475,17 @@ Scenario set_up(const LoadOptions& o, Connection& c) {
     grpc::ClientContext ctx;
     call_options(ctx);
     exv1::AgentExecution execution;
-    auto status = c.commands->create(&ctx, s.create_request, &execution);
+    auto status = c.commands->create(&ctx, create, &execution);
     if (!status.ok()) setup_failed("creating execution", status);
     s.execution_ids.push_back(execution.metadata().id());
+  }
+  for (const auto& id : s.execution_ids) {
+    exv1::AgentExecutionId get;
+    get.set_value(id);
+    s.get.push_back(encode(get));
+    auto update = s.update_template;
+    update.set_execution_id(id);
+    s.update_status.push_back(encode(update));
   }
   return s;
 }
@@ -477,7 +502,7 @@ std::vector<Connection> connect(const LoadOptions& o) {
     if (!c.channel->WaitForConnected(std::chrono::system_clock::now() +
                                      std::chrono::duration_cast<std::chrono::microseconds>(o.timeout)))
       throw std::runtime_error("cannot connect to " + o.host);
-    c.noop = ::aexd::bench::v1::Noop::NewStub(c.channel);
+    c.generic = std::make_unique<grpc::GenericStub>(c.channel);
     c.commands = exv1::AgentExecutionCommandController::NewStub(c.channel);
     c.queries = exv1::AgentExecutionQueryController::NewStub(c.channel);
     connections.push_back(std::move(c));
