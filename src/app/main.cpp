@@ -6,9 +6,11 @@
 #include <map>
 
 #include "aexd_config.h"
+#include "app/process_tuning.h"
 #include "app/server.h"
 
 int main(int argc, char** argv) {
+  aexd::tune_process();
   aexd::Options options;
   CLI::App app{"aexd - the agent execution daemon (Stigmer agentic v1 gRPC API)", "aexd"};
   app.set_version_flag("--version", std::string("aexd ") + AEXD_VERSION);
