@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+#include "app/process_tuning.h"
 #include "app/server.h"
 #include "domain/audit.h"
 #include "store/lists.h"
@@ -228,6 +229,7 @@ void call_server(Target& t, const Shape& shape, const std::string& cursor, size_
 }  // namespace
 
 int main(int argc, char** argv) {
+  aexd::tune_process();
   std::vector<int64_t> sizes{1000, 100000, 1000000};
   std::string dir = (std::filesystem::temp_directory_path() / "aexd-list-bench").string();
   size_t rounds = 500;

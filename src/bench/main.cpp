@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/process_tuning.h"
 #include "bench/load.h"
 #include "bench/sqlite_floor.h"
 
@@ -40,6 +41,7 @@ std::string whole(double v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  aexd::tune_process();
   CLI::App app{"aexbench - load generator for aexd (ghz-compatible JSON summary)", "aexbench"};
   aexd::bench::LoadOptions load;
   std::string call_name = "get", duration, warmup, timeout = "20s", format = "text";

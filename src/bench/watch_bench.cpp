@@ -16,6 +16,7 @@
 
 #include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+#include "app/process_tuning.h"
 #include "bench/histogram.h"
 
 namespace {
@@ -214,6 +215,7 @@ void idle_memory(Target& target, int streams, int server_pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  aexd::tune_process();
   std::string host = "127.0.0.1:7234";
   int connections = 4, executions = 1, watchers = 1, rounds = 100, idle = 0, pid = 0;
   CLI::App app{"aexd-watchbench: subscribe latency and idle-stream memory of a running aexd"};
