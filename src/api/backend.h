@@ -3,15 +3,18 @@
 // the executor, never from the gRPC thread that started it.
 #pragma once
 
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <atomic>
 #include <string>
 
+#include "domain/errors.h"
 #include "pipeline/resource_steps.h"
 #include "store/reader_pool.h"
 #include "store/write_strand.h"
+#include "watch/execution_cache.h"
 #include "watch/watch_hub.h"
 
 namespace aexd::api {
@@ -36,9 +39,18 @@ struct Backend {
   store::WriteStrand& writes;
   store::ReaderPool& reads;
   watch::WatchHub& hub;
+  watch::ExecutionCache& cache;
   Admission& admission;
   const pipeline::PersistFault* persist_fault = nullptr;
 };
+
+/// Parses the request of a raw (ByteBuffer) method; bytes that are not an `M` are INVALID_ARGUMENT.
+template <class M>
+grpc::Status decode(const grpc::ByteBuffer& request, M& out) {
+  grpc::ByteBuffer bytes(request);  // Deserialize consumes its buffer; the copy shares the slices
+  if (grpc::SerializationTraits<M>::Deserialize(&bytes, &out).ok()) return grpc::Status::OK;
+  return errors::invalid("request", "is not a valid " + M::descriptor()->full_name());
+}
 
 namespace detail {
 

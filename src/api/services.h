@@ -116,20 +116,26 @@ class SessionQueries final : public sessionv1::SessionQueryController::CallbackS
   Backend& backend_;
 };
 
-class ExecutionQueries final : public exv1::AgentExecutionQueryController::CallbackService {
+namespace queries {
+using Controller = exv1::AgentExecutionQueryController;
+// get and subscribe hand out snapshots that are already encoded, so they are raw (ByteBuffer) methods.
+using Base = Controller::WithRawCallbackMethod_get<Controller::WithRawCallbackMethod_subscribe<
+    Controller::WithCallbackMethod_list<Controller::WithCallbackMethod_listBySession<Controller::Service>>>>;
+}  // namespace queries
+
+class ExecutionQueries final : public queries::Base {
  public:
   explicit ExecutionQueries(Backend& backend) : backend_(backend) {}
-  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const exv1::AgentExecutionId* req,
-                                Execution* resp) override {
-    return get_call(backend_, ctx, req, resp);
-  }
+  /// A cached snapshot answers at once; otherwise a reader connection does (and fills the cache).
+  grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* list(grpc::CallbackServerContext* ctx, const exv1::ListAgentExecutionsRequest* req,
                                  exv1::AgentExecutionList* resp) override;  // list_queries.cpp
   grpc::ServerUnaryReactor* listBySession(grpc::CallbackServerContext* ctx,
                                           const exv1::ListAgentExecutionsBySessionRequest* req,
                                           exv1::AgentExecutionList* resp) override;  // list_queries.cpp
-  grpc::ServerWriteReactor<Execution>* subscribe(grpc::CallbackServerContext* ctx,
-                                                 const exv1::AgentExecutionId* req) override;  // subscribe.cpp
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* subscribe(grpc::CallbackServerContext* ctx,
+                                                        const grpc::ByteBuffer* request) override;  // subscribe.cpp
 
  private:
   Backend& backend_;

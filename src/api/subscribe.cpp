@@ -1,6 +1,7 @@
 // Subscribe: a server-streaming reactor parked on its execution's channel in the watch hub.
 // One write in flight; every StartWrite/Finish runs on the stream's own strand; reactions only
 // post there. The reactor is freed when the call is done and no posted work still refers to it.
+// It writes the snapshots' encoded bytes, so a state is encoded once however many streams watch.
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -8,33 +9,32 @@
 #include <charconv>
 
 #include "api/services.h"
-#include "domain/status.h"
 
 namespace aexd::api {
 namespace {
 
 constexpr std::string_view kResumeHeader = "x-resume-after-version";
 
-class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, public watch::Watcher {
+class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public watch::Watcher {
  public:
   SubscribeReactor(Backend& backend, const std::string& id)
       : backend_(backend), strand_(boost::asio::make_strand(backend.executor)), id_(id) {}
 
-  void start(grpc::CallbackServerContext* ctx) {
+  void start(grpc::CallbackServerContext* ctx, const grpc::Status& decoded) {
+    if (!decoded.ok()) return finish(decoded);
     if (auto s = read_resume_header(ctx); !s.ok()) return finish(s);
     if (id_.empty()) return finish(errors::invalid("value", "is required"));
     channel_ = backend_.hub.join(id_);
     if (!channel_) return finish({grpc::StatusCode::UNAVAILABLE, "server is shutting down"});
     // Registered first, read second: a commit after the read's snapshot reaches the channel.
-    auto initial = std::make_shared<std::shared_ptr<const Execution>>();
+    if (auto cached = backend_.cache.find(id_)) {
+      channel_->offer(std::move(cached));
+      return wake();
+    }
+    auto initial = std::make_shared<std::shared_ptr<const store::Snapshot>>();
     ref();
     backend_.reads.read(
-        [this, initial](store::Connection& db) {
-          auto execution = store::load<Execution>(db, id_);
-          if (!execution) return errors::not_found("AgentExecution", id_);
-          *initial = std::make_shared<const Execution>(std::move(*execution));
-          return grpc::Status::OK;
-        },
+        [this, initial](store::Connection& db) { return pipeline::get_snapshot(db, id_, *initial); },
         [this, initial](const grpc::Status& status) {
           on_strand([this, status, initial] {
             if (!status.ok()) return finish(status);
@@ -52,7 +52,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, publi
     on_strand([this, ok] {
       writing_ = false;
       if (!ok) return finish({grpc::StatusCode::CANCELLED, "stream closed by the client"});
-      if (is_terminal(in_flight_->status().phase())) return finish(grpc::Status::OK);
+      if (sent_terminal_) return finish(grpc::Status::OK);
       pump();
     });
   }
@@ -90,10 +90,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, publi
       case watch::Next::Kind::closed:
         return finish({grpc::StatusCode::UNAVAILABLE, "server is shutting down"});
       case watch::Next::Kind::snapshot:
-        in_flight_ = std::move(next.snapshot);  // kept alive until OnWriteDone
+        in_flight_ = next.snapshot->message();  // kept alive until OnWriteDone
+        sent_terminal_ = next.snapshot->terminal;
         last_sent_ = next.revision;
         writing_ = true;
-        StartWrite(&*in_flight_);
+        StartWrite(&in_flight_);
     }
   }
 
@@ -119,7 +120,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, publi
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   const std::string id_;
   std::shared_ptr<watch::ExecutionChannel> channel_;
-  std::shared_ptr<const Execution> in_flight_;
+  grpc::ByteBuffer in_flight_;
+  bool sent_terminal_ = false;
   uint64_t last_sent_ = 0;  // starts at the resume header's revision
   bool writing_ = false;
   bool finished_ = false;
@@ -128,10 +130,12 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<Execution>, publi
 
 }  // namespace
 
-grpc::ServerWriteReactor<Execution>* ExecutionQueries::subscribe(grpc::CallbackServerContext* ctx,
-                                                                 const exv1::AgentExecutionId* req) {
-  auto* reactor = new SubscribeReactor(backend_, req->value());
-  reactor->start(ctx);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ExecutionQueries::subscribe(grpc::CallbackServerContext* ctx,
+                                                                        const grpc::ByteBuffer* request) {
+  exv1::AgentExecutionId req;
+  const grpc::Status decoded = decode(*request, req);
+  auto* reactor = new SubscribeReactor(backend_, req.value());
+  reactor->start(ctx, decoded);
   return reactor;
 }
 

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-in-flight", options.max_in_flight,
                  "unary calls in progress before new ones get RESOURCE_EXHAUSTED")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--cache-mb", options.cache_mb,
+                 "MiB of encoded executions kept in memory for get and subscribe (0: no cache)")
+      ->capture_default_str();
   app.add_flag("--bench-noop", options.bench_noop, "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
   CLI11_PARSE(app, argc, argv);
 

@@ -31,16 +31,20 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
     auto writer = store::Connection::open(s.options_.db, s.options_.sync);
     store::migrate(*writer);
     auto checkpointer = store::Connection::open(s.options_.db, s.options_.sync);
+    s.cache_ = std::make_unique<watch::ExecutionCache>(s.options_.cache_mb << 20);
     s.writes_ = std::make_unique<store::WriteStrand>(
         s.pool_.get_executor(), std::move(writer), std::move(checkpointer),
         store::WriteStrand::Limits{s.options_.max_queued_writes},
-        [&hub = s.hub_](std::vector<store::ExecutionChange>& changes) { hub.publish(changes); });
+        [&hub = s.hub_, &cache = *s.cache_](std::vector<store::ExecutionChange>& changes) {
+          cache.apply(changes);
+          hub.publish(changes);
+        });
     s.reads_ = std::make_unique<store::ReaderPool>(s.pool_.get_executor(), s.options_.db, readers);
   } catch (const std::exception& e) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string("database: ") + e.what());
   }
   s.admission_ = std::make_unique<api::Admission>(s.options_.max_in_flight);
-  s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.writes_, *s.reads_, s.hub_, *s.admission_,
+  s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.writes_, *s.reads_, s.hub_, *s.cache_, *s.admission_,
                                                            s.options_.persist_fault ? &s.options_.persist_fault : nullptr});
   auto& b = *s.backend_;
   s.services_.push_back(std::make_unique<api::AgentCommands>(b));

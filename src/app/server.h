@@ -16,6 +16,7 @@
 #include "store/reader_pool.h"
 #include "store/sqlite.h"
 #include "store/write_strand.h"
+#include "watch/execution_cache.h"
 #include "watch/watch_hub.h"
 
 namespace aexd {
@@ -27,6 +28,7 @@ struct Options {
   int readers = 0;  // 0: one per core
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;
+  size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
   pipeline::PersistFault persist_fault;  // test-only
 };
@@ -55,6 +57,7 @@ class Server {
   int port_ = 0;
   boost::asio::thread_pool pool_;
   watch::WatchHub hub_;
+  std::unique_ptr<watch::ExecutionCache> cache_;
   std::unique_ptr<store::WriteStrand> writes_;
   std::unique_ptr<store::ReaderPool> reads_;
   std::unique_ptr<api::Admission> admission_;

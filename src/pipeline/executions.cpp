@@ -81,12 +81,11 @@ grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Exec
 namespace {
 
 /// Stores `next` as the new status revision of `stored` and announces it to subscribers.
-void commit_status(store::WriteTx& tx, const Execution& stored, std::shared_ptr<Execution> next, Execution& out) {
-  stamp_status_updated(*next->mutable_status()->mutable_audit(), now());
-  set_revision(*next->mutable_metadata(), revision_of(stored.metadata()) + 1);
-  store::replace(tx.db, *next, stored);
-  out = *next;
-  tx.changed(std::move(next));
+void commit_status(store::WriteTx& tx, const Execution& stored, Execution& next) {
+  stamp_status_updated(*next.mutable_status()->mutable_audit(), now());
+  set_revision(*next.mutable_metadata(), revision_of(stored.metadata()) + 1);
+  store::replace(tx.db, next, stored);
+  tx.changed(next);
 }
 
 }  // namespace
@@ -96,9 +95,9 @@ grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateS
   if (auto s = validate(input); !s.ok()) return s;
   auto stored = store::load<Execution>(tx.db, input.execution_id());
   if (!stored) return errors::not_found("AgentExecution", input.execution_id());
-  auto next = std::make_shared<Execution>(*stored);
-  if (auto s = merge_status(*next->mutable_status(), input.status()); !s.ok()) return s;
-  commit_status(tx, *stored, std::move(next), out);
+  out = *stored;
+  if (auto s = merge_status(*out.mutable_status(), input.status()); !s.ok()) return s;
+  commit_status(tx, *stored, out);
   return grpc::Status::OK;
 }
 
@@ -113,15 +112,15 @@ grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, s
     out = std::move(*stored);
     return grpc::Status::OK;
   }
-  auto next = std::make_shared<Execution>(*stored);
-  auto& status = *next->mutable_status();
+  out = *stored;
+  auto& status = *out.mutable_status();
   status.set_phase(rule.target);
   if (rule.ends_execution) {
     status.set_completed_at(google::protobuf::util::TimeUtil::ToString(now()));
     if (!reason.empty()) status.set_error(std::string(reason));
     settle_unfinished_work(status);
   }
-  commit_status(tx, *stored, std::move(next), out);
+  commit_status(tx, *stored, out);
   return grpc::Status::OK;
 }
 

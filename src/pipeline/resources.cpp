@@ -168,6 +168,12 @@ grpc::Status get(store::Connection& db, std::string_view id, T& out) {
   return grpc::Status::OK;
 }
 
+grpc::Status get_snapshot(store::Connection& db, std::string_view id, std::shared_ptr<const store::Snapshot>& out) {
+  if (auto s = validate_id("value", id); !s.ok()) return s;
+  out = store::load_snapshot(db, id);
+  return out ? grpc::Status::OK : errors::not_found("AgentExecution", id);
+}
+
 #define AEXD_OPERATIONS(T)                                                         \
   template grpc::Status update<T>(store::WriteTx&, const T&, T&);                  \
   template grpc::Status remove<T>(store::WriteTx&, std::string_view, T&);          \

@@ -4,11 +4,13 @@
 
 #include <grpcpp/support/status.h>
 
+#include <memory>
 #include <string_view>
 
 #include "domain/status.h"
 #include "domain/types.h"
 #include "pipeline/resource_steps.h"
+#include "store/snapshot.h"
 #include "store/sqlite.h"
 #include "store/write_strand.h"
 
@@ -27,6 +29,8 @@ template <class T>
 grpc::Status remove(store::WriteTx& tx, std::string_view id, T& out);
 template <class T>
 grpc::Status get(store::Connection& db, std::string_view id, T& out);
+/// An execution as stored, still encoded.
+grpc::Status get_snapshot(store::Connection& db, std::string_view id, std::shared_ptr<const store::Snapshot>& out);
 
 /// The execution create pipeline (session mode or agent mode), all in the caller's transaction.
 grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Execution& out,

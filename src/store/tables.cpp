@@ -178,4 +178,10 @@ template std::optional<std::string> id_by_slug<Agent>(Connection&, const res::Ap
 template std::optional<std::string> id_by_slug<AgentInstance>(Connection&, const res::ApiResourceMetadata&,
                                                               std::string_view);
 
+std::shared_ptr<const Snapshot> load_snapshot(Connection& db, std::string_view execution_id) {
+  auto q = db.query("SELECT revision, phase, body FROM executions WHERE id=?");
+  if (!q.bind(execution_id).step()) return nullptr;
+  return make_snapshot(static_cast<uint64_t>(q.integer(0)), static_cast<Phase>(q.integer(1)), q.blob(2));
+}
+
 }  // namespace aexd::store

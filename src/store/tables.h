@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "domain/types.h"
+#include "store/snapshot.h"
 #include "store/sqlite.h"
 
 namespace aexd::store {
@@ -31,5 +33,8 @@ int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id)
 int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id);
 std::vector<std::string> instance_ids_of_agent(Connection& db, std::string_view agent_id);
 std::vector<std::string> execution_ids_of_session(Connection& db, std::string_view session_id);
+
+/// The stored execution as its row holds it, without decoding the body.
+std::shared_ptr<const Snapshot> load_snapshot(Connection& db, std::string_view execution_id);
 
 }  // namespace aexd::store

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "domain/types.h"
+#include "store/snapshot.h"
 #include "store/sqlite.h"
 
 namespace aexd::store {
@@ -24,7 +25,7 @@ namespace aexd::store {
 /// A committed change to one execution: its new snapshot, or null when it was deleted.
 struct ExecutionChange {
   std::string id;
-  std::shared_ptr<const Execution> snapshot;
+  std::shared_ptr<const Snapshot> snapshot;
 };
 
 /// What a job sees: the writer connection inside the open transaction, and a place to record
@@ -33,10 +34,7 @@ struct WriteTx {
   Connection& db;
   std::vector<ExecutionChange> changes;
 
-  void changed(const Execution& execution) { changed(std::make_shared<const Execution>(execution)); }
-  void changed(std::shared_ptr<const Execution> execution) {
-    changes.push_back({execution->metadata().id(), std::move(execution)});
-  }
+  void changed(const Execution& execution) { changes.push_back({execution.metadata().id(), make_snapshot(execution)}); }
   void deleted(std::string id) { changes.push_back({std::move(id), nullptr}); }
 };
 

@@ -2,16 +2,12 @@
 
 #include <algorithm>
 
-#include "domain/audit.h"
-#include "domain/status.h"
-
 namespace aexd::watch {
 
-void ExecutionChannel::offer(std::shared_ptr<const Execution> snapshot) {
-  const uint64_t revision = revision_of(snapshot->metadata());
+void ExecutionChannel::offer(std::shared_ptr<const store::Snapshot> snapshot) {
   std::lock_guard lock(mutex_);
-  if (revision <= revision_) return;
-  revision_ = revision;
+  if (snapshot->revision <= revision_) return;
+  revision_ = snapshot->revision;
   latest_ = std::move(snapshot);
   wake_all();
 }
@@ -21,18 +17,18 @@ Next ExecutionChannel::next_or_park(Watcher* watcher, uint64_t after) {
   if (closed_) return {Next::Kind::closed, nullptr, 0};
   if (deleted_) return {Next::Kind::deleted, nullptr, 0};
   if (latest_ && revision_ > after) return {Next::Kind::snapshot, latest_, revision_};
-  if (latest_ && is_terminal(latest_->status().phase())) return {Next::Kind::ended, nullptr, 0};
+  if (latest_ && latest_->terminal) return {Next::Kind::ended, nullptr, 0};
   if (std::find(parked_.begin(), parked_.end(), watcher) == parked_.end()) parked_.push_back(watcher);
   return {Next::Kind::parked, nullptr, 0};
 }
 
-void ExecutionChannel::publish(std::shared_ptr<const Execution> snapshot) {
+void ExecutionChannel::publish(std::shared_ptr<const store::Snapshot> snapshot) {
   std::lock_guard lock(mutex_);
   if (!snapshot) {
     deleted_ = true;
     latest_.reset();
-  } else if (const uint64_t revision = revision_of(snapshot->metadata()); revision > revision_) {
-    revision_ = revision;
+  } else if (snapshot->revision > revision_) {
+    revision_ = snapshot->revision;
     latest_ = std::move(snapshot);
   } else {
     return;

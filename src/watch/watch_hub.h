@@ -10,7 +10,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "domain/types.h"
 #include "store/write_strand.h"
 
 namespace aexd::watch {
@@ -29,7 +28,7 @@ class Watcher {
 struct Next {
   // ended: the newest snapshot is terminal and the watcher has it already.
   enum class Kind { parked, snapshot, ended, deleted, closed } kind = Kind::parked;
-  std::shared_ptr<const Execution> snapshot;  // for Kind::snapshot: shared by every watcher
+  std::shared_ptr<const store::Snapshot> snapshot;  // for Kind::snapshot: shared by every watcher
   uint64_t revision = 0;
 };
 
@@ -37,21 +36,21 @@ class ExecutionChannel {
  public:
   /// Keeps `snapshot` if it is newer than what the channel holds (the initial read of a new
   /// watcher may race with publishes; the newest revision wins).
-  void offer(std::shared_ptr<const Execution> snapshot);
+  void offer(std::shared_ptr<const store::Snapshot> snapshot);
   /// The newest snapshot if its revision is above `after`; `ended` if the watcher has seen a
   /// terminal one; otherwise parks `watcher` until the next publish, deletion or close.
   Next next_or_park(Watcher* watcher, uint64_t after);
 
  private:
   friend class WatchHub;
-  void publish(std::shared_ptr<const Execution> snapshot);  // null: deleted
+  void publish(std::shared_ptr<const store::Snapshot> snapshot);  // null: deleted
   void close();
   void unpark(Watcher* watcher);
   void wake_all();  // needs mutex_
 
   std::mutex mutex_;
   uint64_t revision_ = 0;
-  std::shared_ptr<const Execution> latest_;
+  std::shared_ptr<const store::Snapshot> latest_;
   bool deleted_ = false;
   bool closed_ = false;
   std::vector<Watcher*> parked_;

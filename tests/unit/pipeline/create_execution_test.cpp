@@ -287,7 +287,9 @@ TEST_CASE_FIXTURE(StoreFixture, "Persist stores a new execution and records it a
   REQUIRE(tx.changes.size() == 1);
   CHECK(tx.changes[0].id == ctx.resource.metadata().id());
   REQUIRE(tx.changes[0].snapshot);
-  CHECK(MessageDifferencer::Equals(*tx.changes[0].snapshot, ctx.resource));
+  CHECK(MessageDifferencer::Equals(test::decoded(*tx.changes[0].snapshot), ctx.resource));
+  CHECK(tx.changes[0].snapshot->revision == 1);
+  CHECK_FALSE(tx.changes[0].snapshot->terminal);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "Persist replaces the stored row when the context has one") {
@@ -430,7 +432,8 @@ TEST_CASE_FIXTURE(StoreFixture, "update_status merges, bumps the revision, stamp
   CHECK(MessageDifferencer::Equals(out.spec(), created.spec()));
   CHECK(MessageDifferencer::Equals(*store::load<Execution>(*db, out.metadata().id()), out));
   REQUIRE(tx.changes.size() == 1);
-  CHECK(MessageDifferencer::Equals(*tx.changes[0].snapshot, out));
+  CHECK(MessageDifferencer::Equals(test::decoded(*tx.changes[0].snapshot), out));
+  CHECK(tx.changes[0].snapshot->revision == 2);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update_status of an unknown execution is NOT_FOUND naming it") {

@@ -14,6 +14,13 @@
 
 namespace aexd::test {
 
+/// The execution a snapshot carries, decoded.
+inline Execution decoded(const store::Snapshot& snapshot) {
+  Execution out;
+  REQUIRE(out.ParseFromArray(snapshot.bytes.begin(), static_cast<int>(snapshot.bytes.size())));
+  return out;
+}
+
 struct StoreFixture {
   TempDb dir;
   std::unique_ptr<store::Connection> db = dir.open();

@@ -1,0 +1,32 @@
+// Snapshot: one committed state of an execution, encoded once and then shared, without copying,
+// by everything that hands it out (subscribe streams, the get cache, readers).
+#pragma once
+
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "domain/types.h"
+
+namespace aexd::store {
+
+struct Snapshot {
+  uint64_t revision = 0;
+  bool terminal = false;
+  grpc::Slice bytes;  // the serialized AgentExecution; reference-counted, so copies are cheap
+
+  /// A gRPC message that refers to `bytes`.
+  grpc::ByteBuffer message() const {
+    grpc::Slice slice = bytes;
+    return grpc::ByteBuffer(&slice, 1);
+  }
+};
+
+std::shared_ptr<const Snapshot> make_snapshot(const Execution& execution);
+/// From a stored row: its revision and phase columns and its body.
+std::shared_ptr<const Snapshot> make_snapshot(uint64_t revision, Phase phase, std::string_view body);
+
+}  // namespace aexd::store
