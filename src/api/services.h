@@ -45,14 +45,24 @@ using AgentInstanceCommands = ResourceCommands<instancev1::AgentInstanceCommandC
 using SessionCommands =
     ResourceCommands<sessionv1::SessionCommandController::CallbackService, Session, sessionv1::SessionId>;
 
-class ExecutionCommands final : public exv1::AgentExecutionCommandController::CallbackService {
+namespace commands {
+using Controller = exv1::AgentExecutionCommandController;
+// create and updateStatus, the hot writes, reply with the snapshot already encoded for watchers.
+using Base = Controller::WithRawCallbackMethod_create<Controller::WithRawCallbackMethod_updateStatus<
+    Controller::WithCallbackMethod_update<Controller::WithCallbackMethod_delete<Controller::WithCallbackMethod_cancel<
+        Controller::WithCallbackMethod_terminate<Controller::WithCallbackMethod_pause<
+            Controller::WithCallbackMethod_resume<Controller::Service>>>>>>>>;
+}  // namespace commands
+
+class ExecutionCommands final : public commands::Base {
  public:
   explicit ExecutionCommands(Backend& backend) : backend_(backend) {}
 
-  grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const Execution* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* update(grpc::CallbackServerContext* ctx, const Execution* req, Execution* resp) override;
-  grpc::ServerUnaryReactor* updateStatus(grpc::CallbackServerContext* ctx,
-                                         const exv1::AgentExecutionUpdateStatusInput* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* updateStatus(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
                                     Execution* resp) override;
   grpc::ServerUnaryReactor* cancel(grpc::CallbackServerContext* ctx, const exv1::CancelAgentExecutionInput* req,
