@@ -1,5 +1,6 @@
 #include "bench/load.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -15,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -34,6 +34,7 @@ using Clock = std::chrono::steady_clock;
 struct Ticket {
   uint64_t number;
   bool warmup;
+  Clock::time_point start;  // when its call may start: when it was taken, or its later --rps slot
 };
 
 /// The stubs of one channel; each channel is its own HTTP/2 connection. The unary workers use the
@@ -76,9 +77,6 @@ class Worker;
 class Run {
  public:
   explicit Run(const LoadOptions& o) : o_(o) {}
-  ~Run() {
-    if (pacer_.joinable()) pacer_.join();
-  }
 
   void start(const std::vector<Worker*>& workers);
   /// Called by a worker whose call just completed: gives it its next call, or retires it.
@@ -89,7 +87,8 @@ class Run {
 
  private:
   std::optional<Ticket> take();
-  void pace();
+  /// Runs on gRPC's executor when a worker's slot has come, or with !due once wait() cancelled it.
+  void on_slot(Worker* worker, const Ticket& t, bool due);
   bool paced() const { return o_.rps > 0; }
   void retire();
 
@@ -100,10 +99,8 @@ class Run {
   std::atomic<bool> stopping_{false};
   std::mutex m_;
   std::condition_variable cv_;
-  std::vector<Worker*> idle_;  // paced mode: workers waiting for the pacer
-  size_t retired_ = 0;         // workers that will issue nothing more
+  size_t retired_ = 0;  // workers that will issue nothing more
   bool done_ = false;
-  std::thread pacer_;
 };
 
 class Worker {
@@ -120,6 +117,10 @@ class Worker {
 
   const Summary& summary() const { return summary_; }
   std::optional<Clock::time_point> first_start, last_end;
+  // Paced: the alarm that issues the worker's ticket at its slot. A fresh one per ticket, since
+  // the previous one's callback may still be running (it issued the call that just completed).
+  std::mutex alarm_m;
+  std::optional<grpc::Alarm> alarm;
 
  protected:
   void record(const Ticket& t, Clock::time_point start, Clock::time_point end, const grpc::Status& status) {
@@ -147,74 +148,56 @@ void Run::start(const std::vector<Worker*>& workers) {
   start_ = Clock::now();
   measure_from_ = start_ + o_.warmup_duration;
   end_ = measure_from_ + o_.duration;
-  if (paced()) {
-    idle_ = workers_;
-    pacer_ = std::thread([this] { pace(); });
-  } else {
-    for (Worker* w : workers_) next(w);
-  }
+  for (Worker* w : workers_) next(w);
 }
 
 std::optional<Ticket> Run::take() {
   if (stopping_) return std::nullopt;
   const uint64_t n = issued_.fetch_add(1);
-  const auto now = Clock::now();
-  const bool warm = n < o_.warmup_requests || now < measure_from_;
+  // Tickets are numbered in order, so slot n keeps the aggregate rate at --rps; a slot already
+  // past (the client fell behind) starts now.
+  auto start = Clock::now();
+  if (paced()) start = std::max(start, start_ + std::chrono::nanoseconds(static_cast<int64_t>(n * 1e9 / o_.rps)));
+  const bool warm = n < o_.warmup_requests || start < measure_from_;
   if (o_.duration.count() > 0) {
-    if (now >= end_) return std::nullopt;
+    if (start >= end_) return std::nullopt;
   } else if (!warm && measured_.fetch_add(1) >= o_.total) {
     return std::nullopt;
   }
-  return Ticket{n, warm};
+  return Ticket{n, warm, start};
 }
 
 void Run::next(Worker* worker) {
   progress_.fetch_add(1, std::memory_order_relaxed);
-  if (paced()) {
-    std::lock_guard l(m_);
-    idle_.push_back(worker);
-    cv_.notify_all();
-    return;
-  }
   while (!worker->finished()) {
     auto t = take();
     if (!t) break;
+    if (t->start > Clock::now()) {
+      std::lock_guard l(worker->alarm_m);
+      // Under the lock, wait() either cancels this alarm or it is never set.
+      if (stopping_) break;
+      worker->alarm.emplace();
+      worker->alarm->Set(std::chrono::system_clock::now() + (t->start - Clock::now()),
+                         [this, worker, t = *t](bool due) { on_slot(worker, t, due); });
+      return;
+    }
     if (worker->issue(*t)) return;
   }
   retire();
 }
 
+void Run::on_slot(Worker* worker, const Ticket& t, bool due) {
+  // The alarm may fire a little late: no call starts after the duration, as in unpaced runs.
+  if (!due || stopping_ || (o_.duration.count() > 0 && Clock::now() >= end_)) {
+    retire();
+  } else if (!worker->issue(t)) {
+    next(worker);
+  }
+}
+
 void Run::retire() {
   std::lock_guard l(m_);
   if (++retired_ == workers_.size()) done_ = true;
-  cv_.notify_all();
-}
-
-void Run::pace() {
-  const double interval_ns = 1e9 / o_.rps;
-  while (auto t = take()) {
-    const auto slot = start_ + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(t->number) * interval_ns));
-    std::unique_lock l(m_);
-    cv_.wait_until(l, slot, [this] { return stopping_.load(); });
-    if (stopping_ || (o_.duration.count() > 0 && Clock::now() >= end_)) break;
-    Worker* w = nullptr;
-    while (!w && retired_ < workers_.size()) {
-      cv_.wait(l, [this] { return !idle_.empty() || stopping_; });
-      if (idle_.empty()) break;
-      w = idle_.back();
-      idle_.pop_back();
-      if (w->finished()) {
-        ++retired_;
-        w = nullptr;
-      }
-    }
-    if (!w) break;
-    l.unlock();
-    if (!w->issue(*t)) next(w);
-  }
-  std::unique_lock l(m_);
-  cv_.wait(l, [this] { return idle_.size() + retired_ == workers_.size(); });
-  done_ = true;
   cv_.notify_all();
 }
 
@@ -236,8 +219,12 @@ void Run::wait(const std::function<void()>& abort) {
     } else if (!aborted && now - last_change > stall_limit) {
       aborted = true;
       stopping_ = true;
-      cv_.notify_all();
       l.unlock();
+      // A pending alarm may be far ahead under a slow --rps; cancelled, it retires its worker.
+      for (Worker* w : workers_) {
+        std::lock_guard al(w->alarm_m);
+        if (w->alarm) w->alarm->Cancel();
+      }
       abort();
       l.lock();
     }
@@ -393,7 +380,7 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
 
  private:
   struct Round {
-    Ticket ticket{0, false};
+    Ticket ticket{};
     Clock::time_point start;
     bool replied = false, received = false;
     grpc::Status reply_status;
