@@ -84,8 +84,7 @@ namespace {
 void commit_status(store::WriteTx& tx, const Execution& stored, Execution& next) {
   stamp_status_updated(*next.mutable_status()->mutable_audit(), now());
   set_revision(*next.mutable_metadata(), revision_of(stored.metadata()) + 1);
-  store::replace(tx.db, next, stored);
-  tx.changed(next);
+  store::replace(tx.db, next, stored, tx.changed(next));
 }
 
 }  // namespace

@@ -153,12 +153,19 @@ struct Persist {
   static constexpr std::string_view name() { return "Persist"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
-    if (ctx.stored) {
+    if constexpr (std::is_same_v<decltype(ctx.resource), Execution>) {
+      // One encoding serves the row, the watchers, the cache and the reply.
+      const store::Snapshot& encoded = ctx.tx.changed(ctx.resource);
+      if (ctx.stored) {
+        store::replace(ctx.tx.db, ctx.resource, *ctx.stored, encoded);
+      } else {
+        store::insert(ctx.tx.db, ctx.resource, encoded);
+      }
+    } else if (ctx.stored) {
       store::replace(ctx.tx.db, ctx.resource, *ctx.stored);
     } else {
       store::insert(ctx.tx.db, ctx.resource);
     }
-    if constexpr (std::is_same_v<decltype(ctx.resource), Execution>) ctx.tx.changed(ctx.resource);
     return ctx.persist_fault && *ctx.persist_fault ? (*ctx.persist_fault)(ctx.resource) : grpc::Status::OK;
   }
 };

@@ -18,6 +18,7 @@ struct Snapshot {
   bool terminal = false;
   grpc::Slice bytes;  // the serialized AgentExecution; reference-counted, so copies are cheap
 
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()}; }
   /// A gRPC message that refers to `bytes`.
   grpc::ByteBuffer message() const {
     grpc::Slice slice = bytes;

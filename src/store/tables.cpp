@@ -19,7 +19,7 @@ struct Table<Agent> {
   static constexpr const char* update = "UPDATE agents SET owner_scope=?, org=?, slug=?, body=? WHERE id=?";
   static constexpr const char* tags = "";
   static constexpr const char* tagged = "";
-  static void bind(Query& q, const Agent& r, const std::string& body) {
+  static void bind(Query& q, const Agent& r, std::string_view body) {
     q.bind(int64_t{r.metadata().owner_scope()}).bind(r.metadata().org()).bind(r.metadata().slug()).bind_blob(body);
   }
 };
@@ -33,7 +33,7 @@ struct Table<AgentInstance> {
       "UPDATE agent_instances SET agent_id=?, owner_scope=?, org=?, slug=?, body=? WHERE id=?";
   static constexpr const char* tags = "";
   static constexpr const char* tagged = "";
-  static void bind(Query& q, const AgentInstance& r, const std::string& body) {
+  static void bind(Query& q, const AgentInstance& r, std::string_view body) {
     q.bind(r.spec().agent_id()).bind(int64_t{r.metadata().owner_scope()}).bind(r.metadata().org())
         .bind(r.metadata().slug()).bind_blob(body);
   }
@@ -51,7 +51,7 @@ struct Table<Session> {
       "agent_id=COALESCE((SELECT agent_id FROM agent_instances WHERE id=?1), ''), body=?2 WHERE id=?3";
   static constexpr const char* tags = "session_tags";
   static constexpr const char* tagged = "session_id";
-  static void bind(Query& q, const Session& r, const std::string& body) {
+  static void bind(Query& q, const Session& r, std::string_view body) {
     q.bind(r.spec().agent_instance_id()).bind_blob(body);
   }
 };
@@ -65,16 +65,14 @@ struct Table<Execution> {
       "UPDATE executions SET session_id=?, agent_id=?, phase=?, revision=?, body=? WHERE id=?";
   static constexpr const char* tags = "execution_tags";
   static constexpr const char* tagged = "execution_id";
-  static void bind(Query& q, const Execution& r, const std::string& body) {
+  static void bind(Query& q, const Execution& r, std::string_view body) {
     q.bind(r.spec().session_id()).bind(r.spec().agent_id()).bind(int64_t{r.status().phase()})
         .bind(static_cast<int64_t>(revision_of(r.metadata()))).bind_blob(body);
   }
 };
 
 template <class T>
-void write_row(Connection& db, const char* sql, const T& r) {
-  std::string body;
-  r.SerializeToString(&body);
+void write_row(Connection& db, const char* sql, const T& r, std::string_view body) {
   auto q = db.query(sql);
   Table<T>::bind(q, r, body);
   q.bind(r.metadata().id()).run();
@@ -118,19 +116,37 @@ std::optional<T> load(Connection& db, std::string_view id) {
 }
 
 template <class T>
-void insert(Connection& db, const T& r) {
-  write_row(db, Table<T>::insert, r);
+void insert_row(Connection& db, const T& r, std::string_view body) {
+  write_row(db, Table<T>::insert, r, body);
   write_tags(db, r, true);
 }
 
 template <class T>
-void replace(Connection& db, const T& now, const T& before) {
-  write_row(db, Table<T>::update, now);
+void replace_row(Connection& db, const T& now, const T& before, std::string_view body) {
+  write_row(db, Table<T>::update, now, body);
   const auto& a = now.metadata().tags();
   const auto& b = before.metadata().tags();
   if (std::equal(a.begin(), a.end(), b.begin(), b.end())) return;
   write_tags(db, before, false);
   write_tags(db, now, true);
+}
+
+template <class T>
+void insert(Connection& db, const T& r) {
+  insert_row(db, r, r.SerializeAsString());
+}
+
+template <class T>
+void replace(Connection& db, const T& now, const T& before) {
+  replace_row(db, now, before, now.SerializeAsString());
+}
+
+void insert(Connection& db, const Execution& execution, const Snapshot& encoded) {
+  insert_row(db, execution, encoded.view());
+}
+
+void replace(Connection& db, const Execution& now, const Execution& before, const Snapshot& encoded) {
+  replace_row(db, now, before, encoded.view());
 }
 
 template <class T>

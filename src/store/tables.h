@@ -23,6 +23,9 @@ template <class T>
 void replace(Connection& db, const T& now, const T& before);
 template <class T>
 void remove(Connection& db, const T& before);
+/// An execution's row takes its body from the snapshot the write already encoded for watchers.
+void insert(Connection& db, const Execution& execution, const Snapshot& encoded);
+void replace(Connection& db, const Execution& now, const Execution& before, const Snapshot& encoded);
 
 /// Id of the agent or agent instance holding `slug` in (owner_scope, org), if any.
 template <class T>

@@ -34,7 +34,12 @@ struct WriteTx {
   Connection& db;
   std::vector<ExecutionChange> changes;
 
-  void changed(const Execution& execution) { changes.push_back({execution.metadata().id(), make_snapshot(execution)}); }
+  /// Encodes `execution` once for everything that hands it out; the snapshot is returned so the
+  /// row can store the same bytes.
+  const Snapshot& changed(const Execution& execution) {
+    changes.push_back({execution.metadata().id(), make_snapshot(execution)});
+    return *changes.back().snapshot;
+  }
   void deleted(std::string id) { changes.push_back({std::move(id), nullptr}); }
 };
 
