@@ -80,11 +80,11 @@ grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Exec
 
 namespace {
 
-/// Stores `next` as the new status revision of `stored` and announces it to subscribers.
-void commit_status(store::WriteTx& tx, const Execution& stored, Execution& next) {
-  stamp_status_updated(*next.mutable_status()->mutable_audit(), now());
-  set_revision(*next.mutable_metadata(), revision_of(stored.metadata()) + 1);
-  store::replace(tx.db, next, stored, tx.changed(next));
+/// Stores `execution`, the stored one with a changed status, as its next revision and announces it.
+void commit_status(store::WriteTx& tx, Execution& execution) {
+  stamp_status_updated(*execution.mutable_status()->mutable_audit(), now());
+  set_revision(*execution.mutable_metadata(), revision_of(execution.metadata()) + 1);
+  store::replace_status(tx.db, execution, tx.changed(execution));
 }
 
 }  // namespace
@@ -94,9 +94,9 @@ grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateS
   if (auto s = validate(input); !s.ok()) return s;
   auto stored = store::load<Execution>(tx.db, input.execution_id());
   if (!stored) return errors::not_found("AgentExecution", input.execution_id());
-  out = *stored;
+  out = std::move(*stored);
   if (auto s = merge_status(*out.mutable_status(), input.status()); !s.ok()) return s;
-  commit_status(tx, *stored, out);
+  commit_status(tx, out);
   return grpc::Status::OK;
 }
 
@@ -111,7 +111,7 @@ grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, s
     out = std::move(*stored);
     return grpc::Status::OK;
   }
-  out = *stored;
+  out = std::move(*stored);
   auto& status = *out.mutable_status();
   status.set_phase(rule.target);
   if (rule.ends_execution) {
@@ -119,7 +119,7 @@ grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, s
     if (!reason.empty()) status.set_error(std::string(reason));
     settle_unfinished_work(status);
   }
-  commit_status(tx, *stored, out);
+  commit_status(tx, out);
   return grpc::Status::OK;
 }
 

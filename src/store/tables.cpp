@@ -149,6 +149,10 @@ void replace(Connection& db, const Execution& now, const Execution& before, cons
   replace_row(db, now, before, encoded.view());
 }
 
+void replace_status(Connection& db, const Execution& now, const Snapshot& encoded) {
+  write_row(db, Table<Execution>::update, now, encoded.view());
+}
+
 template <class T>
 void remove(Connection& db, const T& before) {
   db.query(std::string("DELETE FROM ") + Table<T>::name + " WHERE id=?").bind(before.metadata().id()).run();
