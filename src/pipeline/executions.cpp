@@ -80,11 +80,12 @@ grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Exec
 
 namespace {
 
-/// Stores `execution`, the stored one with a changed status, as its next revision and announces it.
-void commit_status(store::WriteTx& tx, Execution& execution) {
+/// Stores `execution`, the stored one with a changed status (it was in phase `before`), as its
+/// next revision and announces it.
+void commit_status(store::WriteTx& tx, Execution& execution, Phase before) {
   stamp_status_updated(*execution.mutable_status()->mutable_audit(), now());
   set_revision(*execution.mutable_metadata(), revision_of(execution.metadata()) + 1);
-  store::replace_status(tx.db, execution, tx.changed(execution));
+  store::replace_status(tx.db, execution, before, tx.changed(execution));
 }
 
 }  // namespace
@@ -95,8 +96,9 @@ grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateS
   auto stored = store::load<Execution>(tx.db, input.execution_id());
   if (!stored) return errors::not_found("AgentExecution", input.execution_id());
   out = std::move(*stored);
+  const Phase before = out.status().phase();
   if (auto s = merge_status(*out.mutable_status(), input.status()); !s.ok()) return s;
-  commit_status(tx, out);
+  commit_status(tx, out, before);
   return grpc::Status::OK;
 }
 
@@ -112,6 +114,7 @@ grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, s
     return grpc::Status::OK;
   }
   out = std::move(*stored);
+  const Phase before = out.status().phase();
   auto& status = *out.mutable_status();
   status.set_phase(rule.target);
   if (rule.ends_execution) {
@@ -119,7 +122,7 @@ grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, s
     if (!reason.empty()) status.set_error(std::string(reason));
     settle_unfinished_work(status);
   }
-  commit_status(tx, out);
+  commit_status(tx, out, before);
   return grpc::Status::OK;
 }
 

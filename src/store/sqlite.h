@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -56,15 +57,19 @@ class Connection {
 
   void exec(const char* sql);
   /// A prepared statement cached for the life of the connection.
-  Query query(const std::string& sql);
+  Query query(std::string_view sql);
   sqlite3* handle() { return db_; }
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   [[noreturn]] void fail(int code, std::string_view context) const;
 
+  // Looked up by string_view, so that a cached statement costs no allocation per call.
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> statements_;
 };
 
 }  // namespace aexd::store

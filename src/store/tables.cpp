@@ -149,8 +149,14 @@ void replace(Connection& db, const Execution& now, const Execution& before, cons
   replace_row(db, now, before, encoded.view());
 }
 
-void replace_status(Connection& db, const Execution& now, const Snapshot& encoded) {
-  write_row(db, Table<Execution>::update, now, encoded.view());
+void replace_status(Connection& db, const Execution& now, Phase before, const Snapshot& encoded) {
+  // SQLite rewrites an index whenever one of its columns is assigned, even to the same value.
+  const Phase phase = now.status().phase();
+  auto q = phase == before ? db.query("UPDATE executions SET revision=?, body=? WHERE id=?")
+                           : db.query("UPDATE executions SET revision=?, body=?, phase=? WHERE id=?");
+  q.bind(static_cast<int64_t>(encoded.revision)).bind_blob(encoded.view());
+  if (phase != before) q.bind(int64_t{phase});
+  q.bind(now.metadata().id()).run();
 }
 
 template <class T>

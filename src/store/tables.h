@@ -26,8 +26,9 @@ void remove(Connection& db, const T& before);
 /// An execution's row takes its body from the snapshot the write already encoded for watchers.
 void insert(Connection& db, const Execution& execution, const Snapshot& encoded);
 void replace(Connection& db, const Execution& now, const Execution& before, const Snapshot& encoded);
-/// A status write: the row changes, its tags cannot (a status write leaves metadata alone).
-void replace_status(Connection& db, const Execution& now, const Snapshot& encoded);
+/// A status write: only the phase, revision and body change (a status write leaves the spec and
+/// metadata alone). Indexes and counts are rewritten only when the phase moved from `before`.
+void replace_status(Connection& db, const Execution& now, Phase before, const Snapshot& encoded);
 
 /// Id of the agent or agent instance holding `slug` in (owner_scope, org), if any.
 template <class T>

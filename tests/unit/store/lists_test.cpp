@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "store/snapshot.h"
 #include "unit/store/list_rows.h"
 
 using namespace aexd;
@@ -209,7 +210,8 @@ TEST_CASE("a hostile cursor or session id is bound as data") {
   CHECK(sql.find("1=1") == std::string::npos);
 }
 
-TEST_CASE("after random creates, phase and tag changes and deletes, every filter shape lists what a model says") {
+TEST_CASE("after random creates, phase and tag changes, status writes and deletes, every filter shape lists what a "
+          "model says") {
   ListDb db;
   std::mt19937 rng(20240611);
   const std::vector<std::string> sessions{"ses-1", "ses-2", "ses-3"};
@@ -224,7 +226,7 @@ TEST_CASE("after random creates, phase and tag changes and deletes, every filter
       if (rng() % 2) e.mutable_metadata()->add_tags(tag);
   };
   for (int step = 0; step < 400; ++step) {
-    const int op = model.size() < 20 ? 0 : static_cast<int>(rng() % 4);
+    const int op = model.size() < 20 ? 0 : static_cast<int>(rng() % 5);
     if (op == 0) {
       auto e = add_execution(*db, pick(sessions), pick(phases));
       Execution tagged = e;
@@ -240,6 +242,12 @@ TEST_CASE("after random creates, phase and tag changes and deletes, every filter
     if (op == 3) {
       store::remove(*db, it->second);
       model.erase(it);
+      continue;
+    }
+    if (op == 4) {  // a status write, whose phase stays the same about a quarter of the time
+      next.mutable_status()->set_phase(pick(phases));
+      store::replace_status(*db, next, it->second.status().phase(), *store::make_snapshot(next));
+      it->second = next;
       continue;
     }
     store::replace(*db, next, it->second);
