@@ -65,6 +65,7 @@ std::unique_ptr<Connection> Connection::open(const std::string& path, Sync sync)
   conn->exec("PRAGMA temp_store=MEMORY");
   conn->exec("PRAGMA cache_size=-32768");
   conn->exec("PRAGMA mmap_size=268435456");
+  conn->exec(("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit)).c_str());
   return conn;
 }
 

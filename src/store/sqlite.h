@@ -22,6 +22,10 @@ struct StoreError : std::runtime_error {
 
 enum class Sync { off, normal, full };
 
+/// Bytes a WAL file keeps on disk once it starts over after a checkpoint; a burst of writes can
+/// grow it well past this while checkpoints lag behind.
+inline constexpr int64_t kWalSizeLimit = int64_t{64} << 20;
+
 /// One bound execution of a cached statement; resets it when it goes out of scope.
 /// Parameters bind in order; columns are read by index.
 class Query {
