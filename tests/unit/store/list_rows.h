@@ -4,38 +4,26 @@
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <string>
 
 #include "domain/audit.h"
 #include "domain/types.h"
-#include "store/schema.h"
 #include "store/tables.h"
+#include "unit/temp_db.h"
 
 namespace aexd::test {
 
 class ListDb {
  public:
-  ListDb() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aexd-lists-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    db_ = store::Connection::open(path(), store::Sync::off);
-    store::migrate(*db_);
-  }
-  ~ListDb() {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   store::Connection& operator*() { return *db_; }
   store::Connection* operator->() { return db_.get(); }
-  std::string path() const { return (dir_ / "lists.db").string(); }
+  std::string path() const { return temp_.path(); }
 
  private:
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Connection> db_;
+  TempDb temp_;
+  std::unique_ptr<store::Connection> db_ = temp_.open();
 };
 
 inline Execution add_execution(store::Connection& db, const std::string& session_id, Phase phase,

@@ -2,28 +2,16 @@
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "unit/temp_db.h"
+
 using namespace aexd;
 
-namespace {
-
-struct TempDir {
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aexd-sqlite-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::filesystem::path path;
-};
-
-}  // namespace
-
 TEST_CASE("a WAL that a burst grew past the limit is cut back to the limit when it starts over") {
-  TempDir dir;
-  const std::string path = (dir.path / "wal.db").string();
+  test::TempDb temp;
+  const std::string path = temp.path();
   auto db = store::Connection::open(path, store::Sync::normal);
   sqlite3_wal_autocheckpoint(db->handle(), 0);
   db->exec("CREATE TABLE t(b BLOB)");
