@@ -1,8 +1,9 @@
-// What reactors hand their work to, and the two ways a unary call completes: through the
-// write strand (commands) or through a reader connection (queries). Both finish the call from
-// the executor, never from the gRPC thread that started it.
+// What reactors hand their work to, and the two ways a unary call completes: as a write job of the
+// storage (commands) or as a read (queries). Both finish the call from the storage's threads,
+// never from the gRPC thread that started it.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
@@ -10,11 +11,9 @@
 #include <atomic>
 #include <string>
 
+#include "api/read_through.h"
 #include "domain/errors.h"
-#include "pipeline/resource_steps.h"
-#include "store/reader_pool.h"
-#include "store/write_strand.h"
-#include "watch/execution_cache.h"
+#include "store/storage.h"
 #include "watch/watch_hub.h"
 
 namespace aexd::api {
@@ -35,13 +34,11 @@ class Admission {
 };
 
 struct Backend {
-  boost::asio::any_io_executor executor;
-  store::WriteStrand& writes;
-  store::ReaderPool& reads;
+  boost::asio::any_io_executor executor;  // runs the subscribe streams' strands
+  store::Storage& storage;
+  ReadThrough& executions;
   watch::WatchHub& hub;
-  watch::ExecutionCache& cache;
   Admission& admission;
-  const pipeline::PersistFault* persist_fault = nullptr;
 };
 
 /// Parses the request of a raw (ByteBuffer) method; bytes that are not an `M` are INVALID_ARGUMENT.
@@ -76,17 +73,17 @@ grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* c
 
 }  // namespace detail
 
-/// A command: `work(store::WriteTx&) -> grpc::Status` runs on the write strand; the call
-/// finishes once its batch is durable.
+/// A command: `work(store::Tx&) -> grpc::Status` runs as a write job; the call finishes once its
+/// batch is durable.
 template <class Work>
 grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  return detail::admit(backend, ctx, [&](auto done) { backend.writes.submit(std::move(work), std::move(done)); });
+  return detail::admit(backend, ctx, [&](auto done) { backend.storage.write(std::move(work), std::move(done)); });
 }
 
-/// A query: `work(store::Connection&) -> grpc::Status` runs on a reader connection.
+/// A query: `work(store::Reader&) -> grpc::Status` runs on a reader.
 template <class Work>
 grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  return detail::admit(backend, ctx, [&](auto done) { backend.reads.read(std::move(work), std::move(done)); });
+  return detail::admit(backend, ctx, [&](auto done) { backend.storage.read(std::move(work), std::move(done)); });
 }
 
 }  // namespace aexd::api

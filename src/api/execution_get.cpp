@@ -1,5 +1,5 @@
-// AgentExecutionQueryController.get: answered from the execution cache when it holds the
-// execution, which needs no hand-off at all; otherwise from a reader connection.
+// AgentExecutionQueryController.get: answered on the spot when the execution cache holds the
+// execution, otherwise from a reader (ReadThrough).
 #include "api/services.h"
 
 namespace aexd::api {
@@ -10,21 +10,10 @@ grpc::ServerUnaryReactor* ExecutionQueries::get(grpc::CallbackServerContext* ctx
   const grpc::Status decoded = decode(*request, req);
   return detail::admit(backend_, ctx, [&](auto done) {
     if (!decoded.ok()) return done(decoded);
-    if (auto cached = backend_.cache.find(req.value())) {
-      *response = cached->message();
-      return done(grpc::Status::OK);
-    }
-    const uint64_t generation = backend_.cache.generation();
-    backend_.reads.read(
-        [&cache = backend_.cache, id = req.value(), response, generation](store::Connection& db) {
-          std::shared_ptr<const store::Snapshot> found;
-          auto status = pipeline::get_snapshot(db, id, found);
-          if (!status.ok()) return status;
-          cache.fill(id, found, generation);
-          *response = found->message();
-          return status;
-        },
-        std::move(done));
+    backend_.executions.find(req.value(), [response, done](const grpc::Status& status, model::SnapshotPtr found) {
+      if (status.ok()) *response = found->message();
+      done(status);
+    });
   });
 }
 

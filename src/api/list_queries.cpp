@@ -8,7 +8,7 @@ namespace {
 template <class Request, class Response>
 grpc::ServerUnaryReactor* list_call(Backend& backend, grpc::CallbackServerContext* ctx, const Request* req,
                                     Response* resp) {
-  return read_call(backend, ctx, [ctx, req, resp](store::Connection& db) {
+  return read_call(backend, ctx, [ctx, req, resp](store::Reader& db) {
     std::string next;
     auto status = pipeline::list(db, *req, *resp, next);
     if (status.ok()) ctx->AddInitialMetadata(std::string(pipeline::kNextPageTokenHeader), next);
@@ -21,7 +21,7 @@ grpc::ServerUnaryReactor* list_call(Backend& backend, grpc::CallbackServerContex
 grpc::ServerUnaryReactor* AgentInstanceQueries::getByAgent(grpc::CallbackServerContext* ctx,
                                                            const instancev1::GetAgentInstancesByAgentRequest* req,
                                                            instancev1::AgentInstanceList* resp) {
-  return read_call(backend_, ctx, [req, resp](store::Connection& db) { return pipeline::list(db, *req, *resp); });
+  return read_call(backend_, ctx, [req, resp](store::Reader& db) { return pipeline::list(db, *req, *resp); });
 }
 
 grpc::ServerUnaryReactor* SessionQueries::list(grpc::CallbackServerContext* ctx,

@@ -1,5 +1,5 @@
-// The gRPC services of the wire contract. Reactors only: decode, hand off to the pipeline on the
-// executor, finish from there.
+// The gRPC services of the wire contract. Reactors only: decode, hand the pipeline to storage as a
+// write job or a read, finish from there.
 #pragma once
 
 #include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
@@ -22,17 +22,17 @@ class ResourceCommands final : public Base {
   explicit ResourceCommands(Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* apply(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::apply(tx, *req, *resp); });
+    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::apply(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::create(tx, *req, *resp); });
+    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::create(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* update(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::WriteTx& tx) { return pipeline::update(tx, *req, *resp); });
+    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
     return write_call(backend_, ctx,
-                      [req, resp](store::WriteTx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+                      [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
   }
 
  private:
@@ -80,7 +80,7 @@ class ExecutionCommands final : public commands::Base {
 
 template <class T, class Id>
 grpc::ServerUnaryReactor* get_call(Backend& backend, grpc::CallbackServerContext* ctx, const Id* req, T* resp) {
-  return read_call(backend, ctx, [req, resp](store::Connection& db) { return pipeline::get(db, req->value(), *resp); });
+  return read_call(backend, ctx, [req, resp](store::Reader& db) { return pipeline::get(db, req->value(), *resp); });
 }
 
 class AgentQueries final : public agentv1::AgentQueryController::CallbackService {

@@ -27,22 +27,15 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     channel_ = backend_.hub.join(id_);
     if (!channel_) return finish({grpc::StatusCode::UNAVAILABLE, "server is shutting down"});
     // Registered first, read second: a commit after the read's snapshot reaches the channel.
-    if (auto cached = backend_.cache.find(id_)) {
-      channel_->offer(std::move(cached));
-      return wake();
-    }
-    auto initial = std::make_shared<std::shared_ptr<const store::Snapshot>>();
     ref();
-    backend_.reads.read(
-        [this, initial](store::Connection& db) { return pipeline::get_snapshot(db, id_, *initial); },
-        [this, initial](const grpc::Status& status) {
-          on_strand([this, status, initial] {
-            if (!status.ok()) return finish(status);
-            channel_->offer(*initial);
-            pump();
-          });
-          unref();
-        });
+    backend_.executions.find(id_, [this](const grpc::Status& status, model::SnapshotPtr initial) {
+      on_strand([this, status, initial = std::move(initial)] {
+        if (!status.ok()) return finish(status);
+        channel_->offer(initial);
+        pump();
+      });
+      unref();
+    });
   }
 
   void wake() override {

@@ -1,21 +1,23 @@
-// Server: wires the store, the executor, the watch hub and the gRPC services into one running
-// aexd, and takes them down in the order DESIGN.md gives.
+// Server: wires storage, the executor, the watch hub and the gRPC services into one running aexd,
+// and takes them down in the order DESIGN.md gives. start() and shutdown() from one thread.
 #pragma once
 
 #include <grpcpp/server.h>
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "api/backend.h"
+#include "api/read_through.h"
 #include "domain/result.h"
-#include "pipeline/resource_steps.h"
-#include "store/reader_pool.h"
-#include "store/sqlite.h"
-#include "store/write_strand.h"
+#include "model/commit_listener.h"
+#include "store/sqlite/connection.h"
+#include "store/storage.h"
+#include "watch/commit_publisher.h"
 #include "watch/execution_cache.h"
 #include "watch/watch_hub.h"
 
@@ -24,20 +26,27 @@ namespace aexd {
 struct Options {
   std::string listen = "127.0.0.1:7234";
   std::string db = "./aexd.db";
-  store::Sync sync = store::Sync::normal;
+  store::sqlite::Sync sync = store::sqlite::Sync::normal;
   int readers = 0;  // 0: one per core
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;
   size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
-  pipeline::PersistFault persist_fault;  // test-only
 };
+
+/// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
+using OpenStorage = std::function<Result<std::unique_ptr<store::Storage>>(
+    const Options& options, boost::asio::any_io_executor executor, model::CommitListener& listener)>;
+
+/// The embedded default: a SQLite file.
+Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
+                                                     model::CommitListener& listener);
 
 class Server {
  public:
-  /// Opens the database (migrating it), binds the address and starts serving. On failure the
-  /// status says what was wrong (bad path, address in use, ...).
-  static Result<std::unique_ptr<Server>> start(Options options);
+  /// Opens the storage, binds the address and starts serving. On failure the status says what
+  /// was wrong (bad path, address in use, ...).
+  static Result<std::unique_ptr<Server>> start(Options options, const OpenStorage& open = open_storage);
   ~Server();
 
   /// The port actually bound (useful with ":0").
@@ -45,8 +54,8 @@ class Server {
   const Options& options() const { return options_; }
   /// Executions with at least one open subscribe stream.
   size_t watched_executions() const { return hub_.channels(); }
-  /// Writes waiting for the write strand.
-  size_t queued_writes() const { return writes_->queued(); }
+  /// Writes waiting for their batch.
+  size_t queued_writes() const { return storage_->queued_writes(); }
   /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
   void shutdown();
 
@@ -57,10 +66,11 @@ class Server {
   int port_ = 0;
   boost::asio::thread_pool pool_;
   watch::WatchHub hub_;
-  std::unique_ptr<watch::ExecutionCache> cache_;
-  std::unique_ptr<store::WriteStrand> writes_;
-  std::unique_ptr<store::ReaderPool> reads_;
-  std::unique_ptr<api::Admission> admission_;
+  watch::ExecutionCache cache_;
+  watch::CommitPublisher publisher_{cache_, hub_};
+  std::unique_ptr<store::Storage> storage_;
+  std::unique_ptr<api::ReadThrough> executions_;
+  api::Admission admission_;
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;

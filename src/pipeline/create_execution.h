@@ -1,4 +1,5 @@
 // The execution create pipeline: the steps API.md names, in its order, over one context.
+// Runs inside a write job (store::Tx).
 #pragma once
 
 #include <optional>

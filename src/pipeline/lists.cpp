@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "domain/errors.h"
-#include "store/lists.h"
 
 namespace aexd::pipeline {
 namespace {
@@ -28,10 +27,11 @@ Result<std::vector<std::string>> tags_of(const Tags& tags) {
 }
 
 template <class Filter, class List>
-grpc::Status answer(store::Connection& db, Result<store::ListQuery<Filter>> query, List& out, std::string& next) {
+grpc::Status answer(store::Reader& db, Result<store::ListQuery<Filter>> query, List& out, std::string& next) {
   if (!query.ok()) return query.status();
   const int64_t size = query->page_size;
-  auto page = store::list(db, std::move(*query));
+  store::ListPage<std::decay_t<decltype(out.entries(0))>> page;
+  if (auto s = db.list(*query, page); !s.ok()) return s;
   const int64_t pages = (page.total + size - 1) / size;
   out.set_total_pages(static_cast<int32_t>(std::min<int64_t>(pages, std::numeric_limits<int32_t>::max())));
   for (auto& row : page.rows) *out.add_entries() = std::move(row);
@@ -53,7 +53,7 @@ grpc::Status check_page_token(std::string_view token, std::string_view prefix) {
                          "is not a token this list returned (expected an id \"" + std::string(prefix) + "-<ulid>\")");
 }
 
-grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsRequest& request,
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token) {
   store::ExecutionFilter filter;
   if (!exv1::ExecutionPhase_IsValid(request.phase()))
@@ -66,7 +66,7 @@ grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsRequest&
                 next_page_token);
 }
 
-grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsBySessionRequest& request,
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsBySessionRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token) {
   if (request.session_id().empty()) return errors::invalid("session_id", "is required");
   store::ExecutionFilter filter;
@@ -75,7 +75,7 @@ grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsBySessio
                 next_page_token);
 }
 
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request,
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request,
                   sessionv1::SessionList& out, std::string& next_page_token) {
   auto tags = tags_of(request.tags());
   if (!tags.ok()) return tags.status();
@@ -85,7 +85,7 @@ grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& r
                 next_page_token);
 }
 
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsByAgentRequest& request,
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request,
                   sessionv1::SessionList& out, std::string& next_page_token) {
   if (request.agent_id().empty()) return errors::invalid("agent_id", "is required");
   store::SessionFilter filter;
@@ -94,10 +94,11 @@ grpc::Status list(store::Connection& db, const sessionv1::ListSessionsByAgentReq
                 next_page_token);
 }
 
-grpc::Status list(store::Connection& db, const instancev1::GetAgentInstancesByAgentRequest& request,
+grpc::Status list(store::Reader& db, const instancev1::GetAgentInstancesByAgentRequest& request,
                   instancev1::AgentInstanceList& out) {
   if (request.agent_id().empty()) return errors::invalid("agent_id", "is required");
-  auto instances = store::instances_of_agent(db, request.agent_id());
+  std::vector<AgentInstance> instances;
+  if (auto s = db.instances_of_agent(request.agent_id(), instances); !s.ok()) return s;
   out.set_total_count(static_cast<int32_t>(instances.size()));
   for (auto& instance : instances) *out.add_items() = std::move(instance);
   return grpc::Status::OK;

@@ -1,5 +1,5 @@
 // The list requests of the wire contract: their validation (page size, page token, filters) and the
-// shape of their answers. Rows come from store/lists.h; call on a reader connection.
+// shape of their answers. Run on a store::Reader.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -10,7 +10,7 @@
 
 #include "domain/result.h"
 #include "domain/types.h"
-#include "store/sqlite.h"
+#include "store/storage.h"
 
 namespace aexd::pipeline {
 
@@ -31,16 +31,16 @@ grpc::Status check_page_token(std::string_view token, std::string_view prefix);
 
 /// Each fills `out` with one page and `next_page_token` with the token of the next one (empty on the
 /// last page).
-grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsRequest& request,
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token);
-grpc::Status list(store::Connection& db, const exv1::ListAgentExecutionsBySessionRequest& request,
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsBySessionRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token);
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsRequest& request,
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request,
                   sessionv1::SessionList& out, std::string& next_page_token);
-grpc::Status list(store::Connection& db, const sessionv1::ListSessionsByAgentRequest& request,
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request,
                   sessionv1::SessionList& out, std::string& next_page_token);
 /// Every instance of the agent, newest first (an unknown agent has none).
-grpc::Status list(store::Connection& db, const instancev1::GetAgentInstancesByAgentRequest& request,
+grpc::Status list(store::Reader& db, const instancev1::GetAgentInstancesByAgentRequest& request,
                   instancev1::AgentInstanceList& out);
 
 }  // namespace aexd::pipeline

@@ -1,45 +1,47 @@
-// The steps shared by every kind's pipelines (create, update, delete), and their context.
+// The steps shared by every kind's pipelines (create, update, delete), and their context. Steps
+// run inside a write job (store::Tx) on the storage's writer.
 #pragma once
 
 #include <google/protobuf/timestamp.pb.h>
 
-#include <functional>
 #include <optional>
 #include <string>
 
 #include "domain/audit.h"
 #include "domain/errors.h"
+#include "domain/resources.h"
 #include "domain/slug.h"
 #include "domain/types.h"
 #include "domain/validation.h"
-#include "store/tables.h"
-#include "store/write_strand.h"
+#include "model/snapshot.h"
+#include "store/storage.h"
 
 namespace aexd::pipeline {
 
-/// Test-only: a fault the Persist step returns after its writes, to prove they all roll back.
-using PersistFault = std::function<grpc::Status(const google::protobuf::Message& resource)>;
-
 template <class T>
 struct ResourceContext {
-  ResourceContext(store::WriteTx& tx, T request) : tx(tx), resource(std::move(request)) {}
+  ResourceContext(store::Tx& tx, T request, const google::protobuf::Timestamp& now)
+      : tx(tx), resource(std::move(request)), now(now) {}
 
-  store::WriteTx& tx;
+  store::Tx& tx;
   T resource;               // the request, turned step by step into the state to store
   std::optional<T> stored;  // the current row, when changing an existing resource
-  google::protobuf::Timestamp now = aexd::now();
-  const PersistFault* persist_fault = nullptr;
+  const google::protobuf::Timestamp now;  // the write's one reading of the clock
+  model::SnapshotPtr encoded;             // an execution's new state as Persist stored it
 };
+
+/// The stored `T` named `id` into `out`, or NOT_FOUND naming it.
+template <class T>
+grpc::Status load(store::Reader& db, std::string_view id, std::optional<T>& out) {
+  if (auto s = db.find(id, out); !s.ok()) return s;
+  return out ? grpc::Status::OK : errors::not_found(KindOf<T>::name, id);
+}
 
 /// Kind-specific rules, defined in resources.cpp.
 template <class T>
-grpc::Status check_references(store::Connection& db, T& resource, const std::optional<T>& stored);
+grpc::Status check_references(store::Reader& db, T& resource, const std::optional<T>& stored);
 template <class T>
-grpc::Status remove_with_dependents(store::WriteTx& tx, const T& stored);
-template <class T>
-std::string default_name(const std::string& id);
-template <class T>
-inline constexpr bool kSlugUnique = std::is_same_v<T, Agent> || std::is_same_v<T, AgentInstance>;
+grpc::Status remove_with_dependents(ResourceContext<T>& ctx);
 
 struct ValidateFieldConstraints {
   static constexpr std::string_view name() { return "ValidateFieldConstraints"; }
@@ -64,18 +66,28 @@ struct ResolveSlug {
   }
 };
 
-/// Agents and agent instances: a slug is unique within (owner_scope, org).
+/// Id of the agent or agent instance holding `slug` in the owner scope and org of `scope`, or empty.
+template <class T>
+grpc::Status slug_holder(store::Reader& db, const res::ApiResourceMetadata& scope, std::string_view slug,
+                         std::string& id) {
+  if constexpr (std::is_same_v<T, Agent>) return db.agent_by_slug(scope, slug, id);
+  return db.instance_by_slug(scope, slug, id);
+}
+
+/// Agents and agent instances: names the holder of a taken slug (the storage's constraint is what
+/// guarantees uniqueness; this makes the common case's error say who holds it).
 struct EnsureSlugUnique {
   static constexpr std::string_view name() { return "EnsureSlugUnique"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
     using T = decltype(ctx.resource);
-    const auto& m = ctx.resource.metadata();
     if constexpr (kSlugUnique<T>) {
-      auto holder = store::id_by_slug<T>(ctx.tx.db, m, m.slug());
-      if (holder && *holder != m.id())
+      const auto& m = ctx.resource.metadata();
+      std::string holder;
+      if (auto s = slug_holder<T>(ctx.tx, m, m.slug(), holder); !s.ok()) return s;
+      if (!holder.empty() && holder != m.id())
         return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + m.slug() +
-                                      "' already exists in this owner scope and org: " + *holder);
+                                      "' already exists in this owner scope and org: " + holder);
     }
     return grpc::Status::OK;
   }
@@ -102,7 +114,7 @@ struct CheckReferences {
   static constexpr std::string_view name() { return "CheckReferences"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
-    return check_references(ctx.tx.db, ctx.resource, ctx.stored);
+    return check_references(ctx.tx, ctx.resource, ctx.stored);
   }
 };
 
@@ -110,11 +122,9 @@ struct LoadStored {
   static constexpr std::string_view name() { return "LoadStored"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
-    using T = decltype(ctx.resource);
     const std::string& id = ctx.resource.metadata().id();
     if (id.empty()) return errors::invalid("metadata.id", "is required");
-    ctx.stored = store::load<T>(ctx.tx.db, id);
-    return ctx.stored ? grpc::Status::OK : errors::not_found(KindOf<T>::name, id);
+    return load(ctx.tx, id, ctx.stored);
   }
 };
 
@@ -126,8 +136,8 @@ struct CheckVersion {
     const std::string& expected = ctx.resource.metadata().version().id();
     const std::string& current = ctx.stored->metadata().version().id();
     if (!expected.empty() && expected != current)
-      return errors::aborted("metadata.version.id: revision " + expected +
-                             " is not the current revision " + current);
+      return errors::aborted("metadata.version.id: revision " + expected + " is not the current revision " +
+                             current);
     return grpc::Status::OK;
   }
 };
@@ -142,31 +152,25 @@ struct CarryOverStored {
     const auto& old = ctx.stored->metadata();
     if (m.slug().empty()) m.set_slug(old.slug());
     if (m.name().empty()) m.set_name(old.name());
+    *m.mutable_version() = old.version();
     *ctx.resource.mutable_status() = ctx.stored->status();
-    stamp_spec_updated(*ctx.resource.mutable_status()->mutable_audit(), ctx.now);
-    set_revision(m, revision_of(old) + 1);
+    record_change(ctx.resource, Changed::spec, ctx.now);
     return grpc::Status::OK;
   }
 };
 
+/// Stores the new state; an execution's is encoded once here, for the row, its watchers and the reply.
 struct Persist {
   static constexpr std::string_view name() { return "Persist"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
     if constexpr (std::is_same_v<decltype(ctx.resource), Execution>) {
-      // One encoding serves the row, the watchers, the cache and the reply.
-      const store::Snapshot& encoded = ctx.tx.changed(ctx.resource);
-      if (ctx.stored) {
-        store::replace(ctx.tx.db, ctx.resource, *ctx.stored, encoded);
-      } else {
-        store::insert(ctx.tx.db, ctx.resource, encoded);
-      }
-    } else if (ctx.stored) {
-      store::replace(ctx.tx.db, ctx.resource, *ctx.stored);
+      ctx.encoded = model::make_snapshot(ctx.resource);
+      return ctx.stored ? ctx.tx.replace(ctx.resource, *ctx.stored, ctx.encoded)
+                        : ctx.tx.insert(ctx.resource, ctx.encoded);
     } else {
-      store::insert(ctx.tx.db, ctx.resource);
+      return ctx.stored ? ctx.tx.replace(ctx.resource, *ctx.stored) : ctx.tx.insert(ctx.resource);
     }
-    return ctx.persist_fault && *ctx.persist_fault ? (*ctx.persist_fault)(ctx.resource) : grpc::Status::OK;
   }
 };
 
@@ -174,7 +178,7 @@ struct RemoveWithDependents {
   static constexpr std::string_view name() { return "RemoveWithDependents"; }
   template <class Ctx>
   grpc::Status run(Ctx& ctx) const {
-    return remove_with_dependents(ctx.tx, *ctx.stored);
+    return remove_with_dependents(ctx);
   }
 };
 

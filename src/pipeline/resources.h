@@ -1,46 +1,46 @@
-// The operations of every kind, as pipelines of steps. Writes run on the write strand inside a
-// batch transaction (store::WriteTx); reads run on a reader connection.
+// The operations of every kind, as pipelines of steps. Writes run inside a write job (store::Tx);
+// reads on a store::Reader. Each reads the clock once, at its start.
 #pragma once
 
 #include <grpcpp/support/status.h>
 
-#include <memory>
 #include <string_view>
 
 #include "domain/status.h"
 #include "domain/types.h"
-#include "pipeline/resource_steps.h"
-#include "store/snapshot.h"
-#include "store/sqlite.h"
-#include "store/write_strand.h"
+#include "model/snapshot.h"
+#include "store/storage.h"
 
 namespace aexd::pipeline {
 
 template <class T>
-grpc::Status create(store::WriteTx& tx, const T& request, T& out);
+grpc::Status create(store::Tx& tx, const T& request, T& out);
+/// As create, at the clock of the write it is part of (an agent-mode execution creates its
+/// default instance and its session this way).
+template <class T>
+grpc::Status create_at(store::Tx& tx, const T& request, const google::protobuf::Timestamp& now, T& out);
 /// Replaces spec and metadata of the resource named by metadata.id.
 template <class T>
-grpc::Status update(store::WriteTx& tx, const T& request, T& out);
+grpc::Status update(store::Tx& tx, const T& request, T& out);
 /// Upsert: by metadata.id, else (agents, instances) by slug in the owner scope and org, else create.
 template <class T>
-grpc::Status apply(store::WriteTx& tx, const T& request, T& out);
+grpc::Status apply(store::Tx& tx, const T& request, T& out);
 /// Deletes and returns the resource as it was, with the dependents API.md names.
 template <class T>
-grpc::Status remove(store::WriteTx& tx, std::string_view id, T& out);
+grpc::Status remove(store::Tx& tx, std::string_view id, T& out);
 template <class T>
-grpc::Status get(store::Connection& db, std::string_view id, T& out);
+grpc::Status get(store::Reader& db, std::string_view id, T& out);
 /// An execution as stored, still encoded.
-grpc::Status get_snapshot(store::Connection& db, std::string_view id, std::shared_ptr<const store::Snapshot>& out);
+grpc::Status get_snapshot(store::Reader& db, std::string_view id, model::SnapshotPtr& out);
 
 /// The execution create pipeline (session mode or agent mode), all in the caller's transaction.
-grpc::Status create_execution(store::WriteTx& tx, const Execution& request, Execution& out,
-                              const PersistFault* fault = nullptr);
+/// `encoded`, when given, receives the stored state as encoded once for the row and the watchers.
+grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out,
+                              model::SnapshotPtr* encoded = nullptr);
 /// Merges a status update into the stored execution and bumps its revision.
-grpc::Status update_status(store::WriteTx& tx, const exv1::AgentExecutionUpdateStatusInput& input,
-                           Execution& out);
-
+grpc::Status update_status(store::Tx& tx, const exv1::AgentExecutionUpdateStatusInput& input, Execution& out,
+                           model::SnapshotPtr* encoded = nullptr);
 /// cancel/terminate/pause/resume: idempotent in the target phase, FAILED_PRECONDITION elsewhere.
-grpc::Status transition(store::WriteTx& tx, std::string_view id, Lifecycle op, std::string_view reason,
-                        Execution& out);
+grpc::Status transition(store::Tx& tx, std::string_view id, Lifecycle op, std::string_view reason, Execution& out);
 
 }  // namespace aexd::pipeline

@@ -25,6 +25,9 @@ struct Pipeline {
     return status;
   }
   static constexpr std::array<std::string_view, sizeof...(Steps)> names() { return {Steps::name()...}; }
+  /// This pipeline with more steps after its own.
+  template <class... More>
+  using then = Pipeline<Context, Steps..., More...>;
 };
 
 }  // namespace aexd::pipeline

@@ -8,7 +8,7 @@ namespace {
 // Bookkeeping per entry besides the encoded bytes (id, list node, index slot, control block).
 constexpr size_t kEntryOverhead = 160;
 
-size_t cost(const std::string& id, const store::Snapshot& snapshot) {
+size_t cost(const std::string& id, const model::Snapshot& snapshot) {
   return id.size() + snapshot.bytes.size() + kEntryOverhead;
 }
 
@@ -21,7 +21,7 @@ ExecutionCache::Shard& ExecutionCache::shard_of(std::string_view id) {
   return shards_[std::hash<std::string_view>{}(id) % shard_count_];
 }
 
-std::shared_ptr<const store::Snapshot> ExecutionCache::find(std::string_view id) {
+model::SnapshotPtr ExecutionCache::find(std::string_view id) {
   Shard& shard = shard_of(id);
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(id);
@@ -30,7 +30,7 @@ std::shared_ptr<const store::Snapshot> ExecutionCache::find(std::string_view id)
   return it->second->snapshot;
 }
 
-void ExecutionCache::apply(const std::vector<store::ExecutionChange>& changes) {
+void ExecutionCache::apply(const std::vector<model::ExecutionChange>& changes) {
   if (max_shard_bytes_ == 0) return;
   // Bumped before the entries change, so a reader that read before this commit cannot fill after it.
   generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -45,7 +45,7 @@ void ExecutionCache::apply(const std::vector<store::ExecutionChange>& changes) {
   }
 }
 
-void ExecutionCache::fill(const std::string& id, std::shared_ptr<const store::Snapshot> snapshot,
+void ExecutionCache::fill(const std::string& id, model::SnapshotPtr snapshot,
                           uint64_t read_generation) {
   if (max_shard_bytes_ == 0) return;
   Shard& shard = shard_of(id);
@@ -63,7 +63,7 @@ size_t ExecutionCache::bytes() const {
   return total;
 }
 
-void ExecutionCache::put(Shard& shard, const std::string& id, std::shared_ptr<const store::Snapshot> snapshot) {
+void ExecutionCache::put(Shard& shard, const std::string& id, model::SnapshotPtr snapshot) {
   erase(shard, id);
   const size_t size = cost(id, *snapshot);
   if (size > max_shard_bytes_) return;

@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/snapshot.h"
-#include "store/write_strand.h"
+#include "model/snapshot.h"
+#include "model/commit_listener.h"
 
 namespace aexd::watch {
 
@@ -23,21 +23,21 @@ class ExecutionCache {
   /// `max_bytes` is split evenly over `shards` independently locked parts.
   explicit ExecutionCache(size_t max_bytes, size_t shards = 16);
 
-  std::shared_ptr<const store::Snapshot> find(std::string_view id);
-  /// Write strand, after each commit (before any of its calls complete): the batch's changes.
-  void apply(const std::vector<store::ExecutionChange>& changes);
+  model::SnapshotPtr find(std::string_view id);
+  /// After each commit, in commit order (CommitPublisher), before any of its calls complete.
+  void apply(const std::vector<model::ExecutionChange>& changes);
 
   /// A reader fills a miss with what it read, unless a commit was applied since it took
   /// `generation()` before its read: that commit may have made what it read stale.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  void fill(const std::string& id, std::shared_ptr<const store::Snapshot> snapshot, uint64_t read_generation);
+  void fill(const std::string& id, model::SnapshotPtr snapshot, uint64_t read_generation);
 
   size_t bytes() const;
 
  private:
   struct Entry {
     std::string id;
-    std::shared_ptr<const store::Snapshot> snapshot;
+    model::SnapshotPtr snapshot;
   };
   struct Shard {
     mutable std::mutex mutex;
@@ -46,7 +46,7 @@ class ExecutionCache {
     size_t bytes = 0;
   };
   Shard& shard_of(std::string_view id);
-  void put(Shard& shard, const std::string& id, std::shared_ptr<const store::Snapshot> snapshot);  // needs shard.mutex
+  void put(Shard& shard, const std::string& id, model::SnapshotPtr snapshot);  // needs shard.mutex
   void erase(Shard& shard, std::string_view id);                                                    // needs shard.mutex
 
   const size_t shard_count_;

@@ -4,7 +4,7 @@
 
 namespace aexd::watch {
 
-void ExecutionChannel::offer(std::shared_ptr<const store::Snapshot> snapshot) {
+void ExecutionChannel::offer(model::SnapshotPtr snapshot) {
   std::lock_guard lock(mutex_);
   if (snapshot->revision <= revision_) return;
   revision_ = snapshot->revision;
@@ -22,7 +22,7 @@ Next ExecutionChannel::next_or_park(Watcher* watcher, uint64_t after) {
   return {Next::Kind::parked, nullptr, 0};
 }
 
-void ExecutionChannel::publish(std::shared_ptr<const store::Snapshot> snapshot) {
+void ExecutionChannel::publish(model::SnapshotPtr snapshot) {
   std::lock_guard lock(mutex_);
   if (!snapshot) {
     deleted_ = true;
@@ -68,7 +68,7 @@ void WatchHub::leave(const std::string& id, const std::shared_ptr<ExecutionChann
   if (auto it = channels_.find(id); it != channels_.end() && it->second == channel) channels_.erase(it);
 }
 
-void WatchHub::publish(const std::vector<store::ExecutionChange>& changes) {
+void WatchHub::publish(const std::vector<model::ExecutionChange>& changes) {
   for (const auto& change : changes) {
     std::shared_ptr<ExecutionChannel> channel;
     {

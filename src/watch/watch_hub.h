@@ -1,5 +1,5 @@
 // The watch hub: one condition channel per watched execution, holding the newest committed
-// snapshot and the streams parked until a newer one arrives. The write strand publishes into it
+// snapshot and the streams parked until a newer one arrives. CommitPublisher publishes into it
 // after each commit; nothing polls.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/write_strand.h"
+#include "model/commit_listener.h"
 
 namespace aexd::watch {
 
@@ -28,7 +28,7 @@ class Watcher {
 struct Next {
   // ended: the newest snapshot is terminal and the watcher has it already.
   enum class Kind { parked, snapshot, ended, deleted, closed } kind = Kind::parked;
-  std::shared_ptr<const store::Snapshot> snapshot;  // for Kind::snapshot: shared by every watcher
+  model::SnapshotPtr snapshot;  // for Kind::snapshot: shared by every watcher
   uint64_t revision = 0;
 };
 
@@ -36,21 +36,21 @@ class ExecutionChannel {
  public:
   /// Keeps `snapshot` if it is newer than what the channel holds (the initial read of a new
   /// watcher may race with publishes; the newest revision wins).
-  void offer(std::shared_ptr<const store::Snapshot> snapshot);
+  void offer(model::SnapshotPtr snapshot);
   /// The newest snapshot if its revision is above `after`; `ended` if the watcher has seen a
   /// terminal one; otherwise parks `watcher` until the next publish, deletion or close.
   Next next_or_park(Watcher* watcher, uint64_t after);
 
  private:
   friend class WatchHub;
-  void publish(std::shared_ptr<const store::Snapshot> snapshot);  // null: deleted
+  void publish(model::SnapshotPtr snapshot);  // null: deleted
   void close();
   void unpark(Watcher* watcher);
   void wake_all();  // needs mutex_
 
   std::mutex mutex_;
   uint64_t revision_ = 0;
-  std::shared_ptr<const store::Snapshot> latest_;
+  model::SnapshotPtr latest_;
   bool deleted_ = false;
   bool closed_ = false;
   std::vector<Watcher*> parked_;
@@ -65,8 +65,8 @@ class WatchHub {
   /// After `leave` returns, the channel never wakes `watcher` again. The last watcher to
   /// leave drops the channel.
   void leave(const std::string& id, const std::shared_ptr<ExecutionChannel>& channel, Watcher* watcher);
-  /// Write strand, after a commit: hands each changed execution to its channel, if watched.
-  void publish(const std::vector<store::ExecutionChange>& changes);
+  /// After a commit (CommitPublisher): hands each changed execution to its channel, if watched.
+  void publish(const std::vector<model::ExecutionChange>& changes);
   /// Shutdown: every channel reports closed; later joins get null.
   void close();
   size_t channels() const;

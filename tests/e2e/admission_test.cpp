@@ -4,27 +4,28 @@
 #include <thread>
 
 #include "e2e/watch_client.h"
+#include "support/faulty_storage.h"
 
 using namespace aexd;
 using namespace aexd::test;
 
 namespace {
 
-/// Holds the write strand inside the first Persist until released, so tests can fill queues
+/// Holds the writer inside the first execution insert until released, so tests can fill queues
 /// deterministically.
 struct StrandGate {
   std::atomic<bool> armed{true};
   std::promise<void> entered, release;
   std::shared_future<void> released = release.get_future().share();
 
-  pipeline::PersistFault hook() {
-    return [this](const google::protobuf::Message&) {
+  OpenStorage storage() {
+    return FaultyStorage::opener([this](const Execution&) {
       if (armed.exchange(false)) {
         entered.set_value();
         released.wait();
       }
       return grpc::Status::OK;
-    };
+    });
   }
 };
 
@@ -51,15 +52,14 @@ TEST_CASE("a full write queue answers RESOURCE_EXHAUSTED at once with retry-afte
   StrandGate gate;
   Options options;
   options.max_queued_writes = 4;
-  options.persist_fault = gate.hook();
-  TestServer server(options);
+  TestServer server(options, gate.storage());
   const std::string agent_id = create_agent(server);  // not an execution: the gate stays armed
   auto stub = server.executions();
   const Execution request = make_execution_for_agent(agent_id);
 
   AsyncCreate first;
   start_create(*stub, request, first);
-  gate.entered.get_future().wait();  // the strand is now held inside Persist
+  gate.entered.get_future().wait();  // the writer is now held inside the first execution insert
   std::vector<std::unique_ptr<AsyncCreate>> queued;
   for (int i = 0; i < 4; ++i) {
     queued.push_back(std::make_unique<AsyncCreate>());
@@ -85,8 +85,7 @@ TEST_CASE("more calls in flight than allowed are refused with RESOURCE_EXHAUSTED
   StrandGate gate;
   Options options;
   options.max_in_flight = 2;
-  options.persist_fault = gate.hook();
-  TestServer server(options);
+  TestServer server(options, gate.storage());
   const std::string agent_id = create_agent(server);
   auto stub = server.executions();
   const Execution request = make_execution_for_agent(agent_id);

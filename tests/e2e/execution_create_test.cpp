@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "e2e/client.h"
+#include "support/faulty_storage.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -237,15 +238,12 @@ TEST_CASE("a created execution is at revision 1 and get returns exactly what cre
   CHECK_MESSAGE(same(got, execution), got.ShortDebugString());
 }
 
-TEST_CASE("a failure forced in Persist leaves no instance, session or execution behind") {
-  // Armed, the hook fails every execution Persist after its writes; disarmed, creates succeed.
+TEST_CASE("a failure after the execution's insert leaves no instance, session or execution behind") {
+  // Armed, storage fails every execution insert after writing it; disarmed, creates succeed.
   auto armed = std::make_shared<std::atomic<bool>>(true);
-  Options options;
-  options.persist_fault = [armed](const google::protobuf::Message&) {
-    return armed->load() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected persist fault")
-                         : grpc::Status::OK;
-  };
-  TestServer server(options);
+  TestServer server({}, FaultyStorage::opener([armed](const Execution&) {
+    return armed->load() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected persist fault") : grpc::Status::OK;
+  }));
   Client api(server.channel());
   auto agent = must(api.create(make_agent("Code Reviewer")));
   const std::string& agent_id = agent.metadata().id();

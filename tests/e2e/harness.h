@@ -12,6 +12,7 @@
 
 #include "api/services.h"
 #include "app/server.h"
+#include "domain/audit.h"
 
 namespace aexd::test {
 
@@ -34,7 +35,8 @@ class TempDir {
 
 class TestServer {
  public:
-  explicit TestServer(Options options = {}) : options_(std::move(options)) {
+  explicit TestServer(Options options = {}, OpenStorage open = open_storage)
+      : options_(std::move(options)), open_(std::move(open)) {
     options_.listen = "127.0.0.1:0";
     options_.db = (dir_.path() / "aexd.db").string();
     start();
@@ -85,7 +87,7 @@ class TestServer {
 
  private:
   void start() {
-    auto started = Server::start(options_);
+    auto started = Server::start(options_, open_);
     REQUIRE_MESSAGE(started.ok(), started.status().error_message());
     server_ = std::move(*started);
     channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
@@ -93,6 +95,7 @@ class TestServer {
 
   TempDir dir_;
   Options options_;
+  OpenStorage open_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "store/schema.h"
-#include "store/sqlite.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/connection.h"
 
 namespace aexd::test {
 
@@ -26,9 +26,9 @@ class TempDb {
 
   std::string path() const { return (dir_ / "aexd.db").string(); }
   /// A new connection to the database, migrated to the current schema.
-  std::unique_ptr<store::Connection> open() const {
-    auto db = store::Connection::open(path(), store::Sync::off);
-    store::migrate(*db);
+  std::unique_ptr<store::sqlite::Connection> open() const {
+    auto db = store::sqlite::Connection::open(path(), store::sqlite::Sync::off);
+    store::sqlite::migrate(*db);
     return db;
   }
 
@@ -36,7 +36,7 @@ class TempDb {
   std::filesystem::path dir_;
 };
 
-inline int64_t user_version(store::Connection& db) {
+inline int64_t user_version(store::sqlite::Connection& db) {
   auto q = db.query("PRAGMA user_version");
   REQUIRE(q.step());
   return q.integer(0);

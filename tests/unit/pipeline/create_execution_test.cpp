@@ -22,6 +22,12 @@ using UpToBuild = Pipeline<Ctx, ValidateFieldConstraints, ValidateSessionOrAgent
 using UpToDefaultInstance = Pipeline<Ctx, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug,
                                      BuildNewState, CreateDefaultInstanceIfNeeded>;
 
+/// A late failure: everything before it has written, and the job's rollback must undo it all.
+struct FailAfterWrites {
+  static constexpr std::string_view name() { return "FailAfterWrites"; }
+  grpc::Status run(Ctx&) const { return {grpc::StatusCode::DATA_LOSS, "injected"}; }
+};
+
 bool names_field(const grpc::Status& status, const std::string& field) {
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
          status.error_message().rfind(field + ": ", 0) == 0;
@@ -42,19 +48,19 @@ TEST_CASE("the create pipeline runs the steps of API.md in their order") {
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints rejects a bad field by its path") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.mutable_spec()->clear_message();
   CHECK(names_field(ValidateFieldConstraints{}.run(ctx), "spec.message"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints rejects a wrong kind") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.set_kind("Agent");
   CHECK(names_field(ValidateFieldConstraints{}.run(ctx), "kind"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints fills in empty constants") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   REQUIRE(ValidateFieldConstraints{}.run(ctx).ok());
   CHECK(ctx.resource.api_version() == "agentic.stigmer.ai/v1");
   CHECK(ctx.resource.kind() == "AgentExecution");
@@ -63,7 +69,7 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints fills in empty constan
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in session mode fills spec.agent_id from the session") {
   const Agent a = agent();
   const Session s = session(instance(a));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   REQUIRE(ValidateSessionOrAgent{}.run(ctx).ok());
   CHECK(ctx.resource.spec().agent_id() == a.metadata().id());
   REQUIRE(ctx.session);
@@ -74,7 +80,7 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in session mode fills sp
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent accepts a session-mode agent_id that matches the session") {
   const Agent a = agent();
   const Session s = session(instance(a));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   ctx.resource.mutable_spec()->set_agent_id(a.metadata().id());
   CHECK(ValidateSessionOrAgent{}.run(ctx).ok());
 }
@@ -82,20 +88,20 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent accepts a session-mode a
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent rejects a session-mode agent_id the session does not run") {
   const Session s = session(instance(agent()));
   const Agent other = agent("Other Agent");
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   ctx.resource.mutable_spec()->set_agent_id(other.metadata().id());
   CHECK(names_field(ValidateSessionOrAgent{}.run(ctx), "spec.agent_id"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent is NOT_FOUND naming an unknown session") {
   const std::string missing = new_id(kSessionPrefix);
-  Ctx ctx(tx, execution_in_session(missing));
+  Ctx ctx(tx, execution_in_session(missing), now());
   CHECK(mentions(ValidateSessionOrAgent{}.run(ctx), grpc::StatusCode::NOT_FOUND, "Session " + missing));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in agent mode loads the agent") {
   const Agent a = agent();
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()));
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
   REQUIRE(ValidateSessionOrAgent{}.run(ctx).ok());
   REQUIRE(ctx.agent);
   CHECK(MessageDifferencer::Equals(*ctx.agent, a));
@@ -104,24 +110,24 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in agent mode loads the 
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent is NOT_FOUND naming an unknown agent") {
   const std::string missing = new_id(kAgentPrefix);
-  Ctx ctx(tx, execution_for_agent(missing));
+  Ctx ctx(tx, execution_for_agent(missing), now());
   CHECK(mentions(ValidateSessionOrAgent{}.run(ctx), grpc::StatusCode::NOT_FOUND, "Agent " + missing));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent needs a session_id or an agent_id") {
-  Ctx ctx(tx, execution_for_agent(""));
+  Ctx ctx(tx, execution_for_agent(""), now());
   CHECK(names_field(ValidateSessionOrAgent{}.run(ctx), "spec.session_id"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug derives an empty slug from the name") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_name("Nightly Review #3");
   REQUIRE(ResolveSlug{}.run(ctx).ok());
   CHECK(ctx.resource.metadata().slug() == "nightly-review-3");
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug keeps a well-formed client slug") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_name("Nightly Review");
   ctx.resource.mutable_metadata()->set_slug("nightly-2");
   REQUIRE(ResolveSlug{}.run(ctx).ok());
@@ -129,7 +135,7 @@ TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug keeps a well-formed client slug") {
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug rejects a malformed client slug by its path") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_slug("Not A Slug");
   CHECK(names_field(ResolveSlug{}.run(ctx), "metadata.slug"));
 }
@@ -138,13 +144,13 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState gives a fresh execution id and ig
   const Agent a = agent();
   Execution request = execution_for_agent(a.metadata().id());
   request.mutable_metadata()->set_id("aex-chosen-by-client");
-  Ctx ctx(tx, request);
+  Ctx ctx(tx, request, now());
   REQUIRE(UpToBuild::run(ctx).ok());
   CHECK(is_id(ctx.resource.metadata().id(), kExecutionPrefix));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState names an unnamed execution after its id") {
-  Ctx ctx(tx, execution_for_agent(agent().metadata().id()));
+  Ctx ctx(tx, execution_for_agent(agent().metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   const auto& m = ctx.resource.metadata();
   CHECK(m.name() == m.id());
@@ -154,7 +160,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState names an unnamed execution after 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState keeps the client's name and the slug derived from it") {
   Execution request = execution_for_agent(agent().metadata().id());
   request.mutable_metadata()->set_name("Nightly Review");
-  Ctx ctx(tx, request);
+  Ctx ctx(tx, request, now());
   REQUIRE(UpToBuild::run(ctx).ok());
   CHECK(ctx.resource.metadata().name() == "Nightly Review");
   CHECK(ctx.resource.metadata().slug() == "nightly-review");
@@ -165,7 +171,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState clears the client status and stam
   request.mutable_status()->set_phase(exv1::EXECUTION_COMPLETED);
   request.mutable_status()->set_error("forged");
   request.mutable_status()->mutable_audit()->mutable_spec_audit()->mutable_created_by()->set_id("mallory");
-  Ctx ctx(tx, request);
+  Ctx ctx(tx, request, now());
   REQUIRE(UpToBuild::run(ctx).ok());
   const auto& status = ctx.resource.status();
   CHECK(status.phase() == exv1::EXECUTION_PHASE_UNSPECIFIED);
@@ -183,13 +189,13 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState clears the client status and stam
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded creates the default instance and records it on the agent") {
   const Agent a = agent("Code Reviewer", res::organization, "acme");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()));
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
 
   const std::string& instance_id = ctx.agent->status().default_instance_id();
   REQUIRE(is_id(instance_id, kInstancePrefix));
-  const auto instance = store::load<AgentInstance>(*db, instance_id);
+  const auto instance = store::sqlite::load<AgentInstance>(*db, instance_id);
   REQUIRE(instance);
   CHECK(instance->metadata().name() == "Code Reviewer-default");
   CHECK(instance->metadata().slug() == "code-reviewer-default");
@@ -198,7 +204,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded creates the defau
   CHECK(instance->spec().agent_id() == a.metadata().id());
   CHECK(instance->spec().description() == "Default instance (auto-created, no custom configuration)");
 
-  const auto stored_agent = store::load<Agent>(*db, a.metadata().id());
+  const auto stored_agent = store::sqlite::load<Agent>(*db, a.metadata().id());
   REQUIRE(stored_agent);
   CHECK(stored_agent->status().default_instance_id() == instance_id);
   CHECK(revision_of(stored_agent->metadata()) == revision_of(a.metadata()) + 1);
@@ -210,21 +216,21 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded reuses an agent's
   const Agent a = agent();
   Execution first;
   REQUIRE(create_execution(tx, execution_for_agent(a.metadata().id()), first).ok());
-  const auto recorded = store::load<Agent>(*db, a.metadata().id());
+  const auto recorded = store::sqlite::load<Agent>(*db, a.metadata().id());
   REQUIRE(recorded);
   REQUIRE(rows("agent_instances") == 1);
 
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()));
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
   CHECK(rows("agent_instances") == 1);
   CHECK(ctx.agent->status().default_instance_id() == recorded->status().default_instance_id());
-  CHECK(MessageDifferencer::Equals(*store::load<Agent>(*db, a.metadata().id()), *recorded));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, a.metadata().id()), *recorded));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded does nothing in session mode") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
   CHECK(rows("agent_instances") == 1);
@@ -233,13 +239,13 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded does nothing in s
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an organization session for an org-scoped agent") {
   const Agent a = agent("Code Reviewer", res::organization, "acme");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()));
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
 
   const std::string& session_id = ctx.resource.spec().session_id();
   REQUIRE(is_id(session_id, kSessionPrefix));
-  const auto s = store::load<Session>(*db, session_id);
+  const auto s = store::sqlite::load<Session>(*db, session_id);
   REQUIRE(s);
   CHECK(s->metadata().name() == "session-" + session_id.substr(4));
   CHECK(s->metadata().owner_scope() == res::organization);
@@ -251,10 +257,10 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an organization s
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an identity_account session for a platform agent") {
   const Agent a = agent("Platform Helper", res::platform, "");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()));
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
-  const auto s = store::load<Session>(*db, ctx.resource.spec().session_id());
+  const auto s = store::sqlite::load<Session>(*db, ctx.resource.spec().session_id());
   REQUIRE(s);
   CHECK(s->metadata().owner_scope() == res::identity_account);
   CHECK(s->metadata().org().empty());
@@ -262,7 +268,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an identity_accou
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded does nothing in session mode") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
   CHECK(rows("sessions") == 1);
@@ -270,7 +276,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded does nothing in session m
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "SetInitialPhase starts the execution pending") {
-  Ctx ctx(tx, execution_for_agent("agt-any"));
+  Ctx ctx(tx, execution_for_agent("agt-any"), now());
   ctx.resource.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
   REQUIRE(SetInitialPhase{}.run(ctx).ok());
   CHECK(ctx.resource.status().phase() == exv1::EXECUTION_PENDING);
@@ -278,58 +284,30 @@ TEST_CASE_FIXTURE(StoreFixture, "SetInitialPhase starts the execution pending") 
 
 TEST_CASE_FIXTURE(StoreFixture, "Persist stores a new execution and records it as changed") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
+  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(Persist{}.run(ctx).ok());
-  const auto stored = store::load<Execution>(*db, ctx.resource.metadata().id());
+  const auto stored = store::sqlite::load<Execution>(*db, ctx.resource.metadata().id());
   REQUIRE(stored);
   CHECK(MessageDifferencer::Equals(*stored, ctx.resource));
-  REQUIRE(tx.changes.size() == 1);
-  CHECK(tx.changes[0].id == ctx.resource.metadata().id());
-  REQUIRE(tx.changes[0].snapshot);
-  CHECK(MessageDifferencer::Equals(test::decoded(*tx.changes[0].snapshot), ctx.resource));
-  CHECK(tx.changes[0].snapshot->revision == 1);
-  CHECK_FALSE(tx.changes[0].snapshot->terminal);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].id == ctx.resource.metadata().id());
+  REQUIRE(changes[0].snapshot);
+  CHECK(MessageDifferencer::Equals(test::decoded(*changes[0].snapshot), ctx.resource));
+  CHECK(changes[0].snapshot->revision == 1);
+  CHECK_FALSE(changes[0].snapshot->terminal);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "Persist replaces the stored row when the context has one") {
   const Session s = session(instance(agent()));
   Execution created;
   REQUIRE(create_execution(tx, execution_in_session(s.metadata().id()), created).ok());
-  Ctx ctx(tx, created);
+  Ctx ctx(tx, created, now());
   ctx.stored = created;
   ctx.resource.mutable_spec()->set_message("changed");
   REQUIRE(Persist{}.run(ctx).ok());
   CHECK(rows("executions") == 1);
-  CHECK(store::load<Execution>(*db, created.metadata().id())->spec().message() == "changed");
-}
-
-TEST_CASE_FIXTURE(StoreFixture, "Persist returns the fault hook's status after writing, and rollback undoes it") {
-  const Session s = session(instance(agent()));
-  std::string faulted_type;
-  const PersistFault fault = [&](const google::protobuf::Message& resource) {
-    faulted_type = resource.GetTypeName();
-    return grpc::Status(grpc::StatusCode::DATA_LOSS, "injected");
-  };
-  db->exec("BEGIN IMMEDIATE");
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
-  ctx.persist_fault = &fault;
-  REQUIRE(UpToBuild::run(ctx).ok());
-  const auto status = Persist{}.run(ctx);
-  CHECK(status.error_code() == grpc::StatusCode::DATA_LOSS);
-  CHECK(faulted_type == "ai.stigmer.agentic.agentexecution.v1.AgentExecution");
-  CHECK(rows("executions") == 1);  // the fault comes after the write, so rollback is what undoes it
-  db->exec("ROLLBACK");
-  CHECK(rows("executions") == 0);
-}
-
-TEST_CASE_FIXTURE(StoreFixture, "an empty fault hook lets Persist succeed") {
-  const Session s = session(instance(agent()));
-  const PersistFault no_fault;
-  Ctx ctx(tx, execution_in_session(s.metadata().id()));
-  ctx.persist_fault = &no_fault;
-  REQUIRE(UpToBuild::run(ctx).ok());
-  CHECK(Persist{}.run(ctx).ok());
+  CHECK(store::sqlite::load<Execution>(*db, created.metadata().id())->spec().message() == "changed");
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "create in session mode stores a pending execution in that session") {
@@ -343,7 +321,7 @@ TEST_CASE_FIXTURE(StoreFixture, "create in session mode stores a pending executi
   CHECK(out.spec().agent_id() == a.metadata().id());
   CHECK(out.status().phase() == exv1::EXECUTION_PENDING);
   CHECK(out.kind() == "AgentExecution");
-  CHECK(MessageDifferencer::Equals(*store::load<Execution>(*db, out.metadata().id()), out));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Execution>(*db, out.metadata().id()), out));
   CHECK(rows("sessions") == 1);
   CHECK(rows("agent_instances") == 1);
 }
@@ -355,9 +333,9 @@ TEST_CASE_FIXTURE(StoreFixture, "create in agent mode makes the default instance
   REQUIRE_MESSAGE(status.ok(), status.error_message());
   CHECK(out.status().phase() == exv1::EXECUTION_PENDING);
   CHECK(out.spec().agent_id() == a.metadata().id());
-  const auto s = store::load<Session>(*db, out.spec().session_id());
+  const auto s = store::sqlite::load<Session>(*db, out.spec().session_id());
   REQUIRE(s);
-  const auto agent_now = store::load<Agent>(*db, a.metadata().id());
+  const auto agent_now = store::sqlite::load<Agent>(*db, a.metadata().id());
   CHECK(s->spec().agent_instance_id() == agent_now->status().default_instance_id());
   CHECK(rows("agent_instances") == 1);
   CHECK(rows("sessions") == 1);
@@ -372,26 +350,23 @@ TEST_CASE_FIXTURE(StoreFixture, "a second agent-mode create reuses the default i
   CHECK(rows("agent_instances") == 1);
   CHECK(rows("sessions") == 2);
   CHECK(second.spec().session_id() != first.spec().session_id());
-  CHECK(store::load<Session>(*db, second.spec().session_id())->spec().agent_instance_id() ==
-        store::load<Session>(*db, first.spec().session_id())->spec().agent_instance_id());
+  CHECK(store::sqlite::load<Session>(*db, second.spec().session_id())->spec().agent_instance_id() ==
+        store::sqlite::load<Session>(*db, first.spec().session_id())->spec().agent_instance_id());
   CHECK(second.metadata().id() > first.metadata().id());
 }
 
-TEST_CASE_FIXTURE(StoreFixture, "a fault in Persist rolls back the default instance, the session and the execution") {
+TEST_CASE_FIXTURE(StoreFixture, "a failure after Persist rolls back the default instance, the session and the execution") {
   const Agent a = agent();
-  const PersistFault fault = [](const google::protobuf::Message&) {
-    return grpc::Status(grpc::StatusCode::DATA_LOSS, "injected");
-  };
   db->exec("BEGIN IMMEDIATE");
-  Execution out;
-  const auto status = create_execution(tx, execution_for_agent(a.metadata().id()), out, &fault);
+  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  const auto status = CreateExecution::then<FailAfterWrites>::run(ctx);
+  CHECK(rows("executions") == 1);  // the failure comes after the writes, so rollback is what undoes them
   db->exec("ROLLBACK");
   CHECK(status.error_code() == grpc::StatusCode::DATA_LOSS);
-  CHECK(out.metadata().id().empty());
   CHECK(rows("agent_instances") == 0);
   CHECK(rows("sessions") == 0);
   CHECK(rows("executions") == 0);
-  CHECK(MessageDifferencer::Equals(*store::load<Agent>(*db, a.metadata().id()), a));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, a.metadata().id()), a));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "a create for an unknown agent writes nothing") {
@@ -401,7 +376,7 @@ TEST_CASE_FIXTURE(StoreFixture, "a create for an unknown agent writes nothing") 
   CHECK(rows("agent_instances") == 0);
   CHECK(rows("sessions") == 0);
   CHECK(rows("executions") == 0);
-  CHECK(tx.changes.empty());
+  CHECK(changes.empty());
 }
 
 namespace {
@@ -418,7 +393,7 @@ exv1::AgentExecutionUpdateStatusInput status_input(const std::string& id, Phase 
 TEST_CASE_FIXTURE(StoreFixture, "update_status merges, bumps the revision, stamps the status audit and announces it") {
   Execution created;
   REQUIRE(create_execution(tx, execution_for_agent(agent().metadata().id()), created).ok());
-  tx.changes.clear();
+  changes.clear();
   auto input = status_input(created.metadata().id(), exv1::EXECUTION_IN_PROGRESS);
   input.mutable_status()->set_started_at("2025-01-01T00:00:00Z");
   Execution out;
@@ -430,10 +405,10 @@ TEST_CASE_FIXTURE(StoreFixture, "update_status merges, bumps the revision, stamp
   CHECK(out.status().audit().status_audit().event() == "updated");
   CHECK(out.status().audit().spec_audit().event() == "created");
   CHECK(MessageDifferencer::Equals(out.spec(), created.spec()));
-  CHECK(MessageDifferencer::Equals(*store::load<Execution>(*db, out.metadata().id()), out));
-  REQUIRE(tx.changes.size() == 1);
-  CHECK(MessageDifferencer::Equals(test::decoded(*tx.changes[0].snapshot), out));
-  CHECK(tx.changes[0].snapshot->revision == 2);
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Execution>(*db, out.metadata().id()), out));
+  REQUIRE(changes.size() == 1);
+  CHECK(MessageDifferencer::Equals(test::decoded(*changes[0].snapshot), out));
+  CHECK(changes[0].snapshot->revision == 2);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update_status of an unknown execution is NOT_FOUND naming it") {
@@ -447,12 +422,12 @@ TEST_CASE_FIXTURE(StoreFixture, "update_status out of a terminal phase is FAILED
   Execution created, done;
   REQUIRE(create_execution(tx, execution_for_agent(agent().metadata().id()), created).ok());
   REQUIRE(update_status(tx, status_input(created.metadata().id(), exv1::EXECUTION_COMPLETED), done).ok());
-  tx.changes.clear();
+  changes.clear();
   Execution out;
   const auto status = update_status(tx, status_input(created.metadata().id(), exv1::EXECUTION_IN_PROGRESS), out);
   CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK(MessageDifferencer::Equals(*store::load<Execution>(*db, created.metadata().id()), done));
-  CHECK(tx.changes.empty());
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Execution>(*db, created.metadata().id()), done));
+  CHECK(changes.empty());
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update_status without a status is INVALID_ARGUMENT naming status") {

@@ -1,5 +1,5 @@
-// Pipeline tests: a migrated database in a temporary directory with a store::WriteTx over it,
-// plus builders for valid requests (tests change what they are about).
+// Pipeline tests: a migrated database in a temporary directory with a write transaction's
+// operations over it (store::Tx, no strand), plus builders for valid requests.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -9,13 +9,14 @@
 
 #include "domain/types.h"
 #include "pipeline/resources.h"
-#include "store/write_strand.h"
+#include "store/sqlite/operations.h"
+#include "store/sqlite/rows.h"
 #include "unit/temp_db.h"
 
 namespace aexd::test {
 
 /// The execution a snapshot carries, decoded.
-inline Execution decoded(const store::Snapshot& snapshot) {
+inline Execution decoded(const model::Snapshot& snapshot) {
   Execution out;
   REQUIRE(out.ParseFromArray(snapshot.bytes.begin(), static_cast<int>(snapshot.bytes.size())));
   return out;
@@ -23,8 +24,9 @@ inline Execution decoded(const store::Snapshot& snapshot) {
 
 struct StoreFixture {
   TempDb dir;
-  std::unique_ptr<store::Connection> db = dir.open();
-  store::WriteTx tx{*db, {}};
+  std::unique_ptr<store::sqlite::Connection> db = dir.open();
+  std::vector<model::ExecutionChange> changes;  // what the writes announced
+  store::sqlite::Operations tx{*db, &changes};
 
   int64_t rows(const std::string& table) {
     auto q = db->query("SELECT count(*) FROM " + table);

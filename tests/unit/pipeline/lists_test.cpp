@@ -5,7 +5,7 @@
 #include <cctype>
 #include <string>
 
-#include "unit/store/list_rows.h"
+#include "unit/store/sqlite/list_rows.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -55,12 +55,12 @@ TEST_CASE("a list request with a malformed page token or size is rejected before
   std::string next;
   exv1::ListAgentExecutionsRequest request;
   request.set_page_token(new_id(kSessionPrefix));
-  CHECK(names_field(pipeline::list(*db, request, out, next), "page_token"));
+  CHECK(names_field(pipeline::list(db.reader(), request, out, next), "page_token"));
   sessionv1::ListSessionsByAgentRequest by_agent;
   by_agent.set_agent_id("agt-1");
   by_agent.set_page_size(-5);
   sessionv1::SessionList sessions;
-  CHECK(names_field(pipeline::list(*db, by_agent, sessions, next), "page_size"));
+  CHECK(names_field(pipeline::list(db.reader(), by_agent, sessions, next), "page_size"));
 }
 
 TEST_CASE("an unknown phase and too many tags are INVALID_ARGUMENT naming the field") {
@@ -69,22 +69,22 @@ TEST_CASE("an unknown phase and too many tags are INVALID_ARGUMENT naming the fi
   std::string next;
   exv1::ListAgentExecutionsRequest request;
   request.set_phase(static_cast<Phase>(42));
-  CHECK(names_field(pipeline::list(*db, request, out, next), "phase"));
+  CHECK(names_field(pipeline::list(db.reader(), request, out, next), "phase"));
   request.set_phase(exv1::EXECUTION_COMPLETED);
   for (int i = 0; i <= pipeline::kMaxTags; ++i) request.add_tags("t" + std::to_string(i));
-  CHECK(names_field(pipeline::list(*db, request, out, next), "tags"));
+  CHECK(names_field(pipeline::list(db.reader(), request, out, next), "tags"));
 }
 
 TEST_CASE("the by-parent lists require their parent id") {
   ListDb db;
   std::string next;
   exv1::AgentExecutionList executions;
-  CHECK(names_field(pipeline::list(*db, exv1::ListAgentExecutionsBySessionRequest{}, executions, next),
+  CHECK(names_field(pipeline::list(db.reader(), exv1::ListAgentExecutionsBySessionRequest{}, executions, next),
                     "session_id"));
   sessionv1::SessionList sessions;
-  CHECK(names_field(pipeline::list(*db, sessionv1::ListSessionsByAgentRequest{}, sessions, next), "agent_id"));
+  CHECK(names_field(pipeline::list(db.reader(), sessionv1::ListSessionsByAgentRequest{}, sessions, next), "agent_id"));
   instancev1::AgentInstanceList instances;
-  CHECK(names_field(pipeline::list(*db, instancev1::GetAgentInstancesByAgentRequest{}, instances), "agent_id"));
+  CHECK(names_field(pipeline::list(db.reader(), instancev1::GetAgentInstancesByAgentRequest{}, instances), "agent_id"));
 }
 
 TEST_CASE("total_pages rounds up and the next page token is the id of the page's last entry") {
@@ -93,14 +93,14 @@ TEST_CASE("total_pages rounds up and the next page token is the id of the page's
   exv1::ListAgentExecutionsRequest request;
   exv1::AgentExecutionList out;
   std::string next;
-  REQUIRE(pipeline::list(*db, request, out, next).ok());
+  REQUIRE(pipeline::list(db.reader(), request, out, next).ok());
   CHECK(out.total_pages() == 3);
   REQUIRE(out.entries_size() == 50);
   CHECK(next == out.entries(49).metadata().id());
 
   request.set_page_size(1000);
   out.Clear();
-  REQUIRE(pipeline::list(*db, request, out, next).ok());
+  REQUIRE(pipeline::list(db.reader(), request, out, next).ok());
   CHECK(out.total_pages() == 1);
   CHECK(out.entries_size() == 101);
   CHECK(next.empty());
@@ -111,7 +111,7 @@ TEST_CASE("an empty list has no pages and no next page token") {
   sessionv1::ListSessionsRequest request;
   sessionv1::SessionList out;
   std::string next = "stale";
-  REQUIRE(pipeline::list(*db, request, out, next).ok());
+  REQUIRE(pipeline::list(db.reader(), request, out, next).ok());
   CHECK(out.total_pages() == 0);
   CHECK(out.entries_size() == 0);
   CHECK(next.empty());

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "domain/audit.h"
 #include "unit/pipeline/fixture.h"
 
 using namespace aexd;
@@ -34,7 +35,7 @@ TEST_CASE_FIXTURE(StoreFixture, "create gives a fresh id, constants, derived slu
   CHECK(out.status().default_instance_id().empty());
   CHECK(out.status().audit().spec_audit().event() == "created");
   CHECK(out.status().audit().status_audit().created_by().id() == "system");
-  CHECK(MessageDifferencer::Equals(*store::load<Agent>(*db, m.id()), out));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, m.id()), out));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "creating an agent with a slug taken in the same scope and org is ALREADY_EXISTS") {
@@ -152,7 +153,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update replaces the spec and keeps id, create a
   const Agent a = agent();
   Execution e;
   REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), e).ok());
-  const Agent stored = *store::load<Agent>(*db, a.metadata().id());
+  const Agent stored = *store::sqlite::load<Agent>(*db, a.metadata().id());
   REQUIRE_FALSE(stored.status().default_instance_id().empty());
 
   Agent request = agent_request("Code Reviewer");
@@ -170,7 +171,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update replaces the spec and keeps id, create a
   CHECK(spec_audit.event() == "updated");
   CHECK(MessageDifferencer::Equals(out.status().audit().status_audit(), stored.status().audit().status_audit()));
   CHECK(revision_of(out.metadata()) == revision_of(stored.metadata()) + 1);
-  CHECK(MessageDifferencer::Equals(*store::load<Agent>(*db, a.metadata().id()), out));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, a.metadata().id()), out));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update of a session without name or slug keeps the stored ones") {
@@ -219,7 +220,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update naming a stale revision is ABORTED and c
   request.mutable_spec()->set_description("stale");
   Agent out;
   CHECK(has(pipeline::update(tx, request, out), grpc::StatusCode::ABORTED, "metadata.version.id"));
-  CHECK(MessageDifferencer::Equals(*store::load<Agent>(*db, a.metadata().id()), v2));
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, a.metadata().id()), v2));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update naming the current revision succeeds") {
@@ -255,7 +256,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update cannot move an agent instance to another
 TEST_CASE_FIXTURE(StoreFixture, "update of an execution keeps its session, agent and status, and announces it") {
   Execution e;
   REQUIRE(pipeline::create_execution(tx, execution_for_agent(agent().metadata().id()), e).ok());
-  tx.changes.clear();
+  changes.clear();
   Execution request;
   request.mutable_metadata()->set_id(e.metadata().id());
   request.mutable_spec()->set_message("edited");
@@ -266,8 +267,8 @@ TEST_CASE_FIXTURE(StoreFixture, "update of an execution keeps its session, agent
   CHECK(out.spec().session_id() == e.spec().session_id());
   CHECK(out.spec().agent_id() == e.spec().agent_id());
   CHECK(out.status().phase() == exv1::EXECUTION_PENDING);
-  REQUIRE(tx.changes.size() == 1);
-  CHECK(tx.changes[0].id == e.metadata().id());
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].id == e.metadata().id());
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "delete returns the resource as it was and removes it") {
@@ -275,7 +276,7 @@ TEST_CASE_FIXTURE(StoreFixture, "delete returns the resource as it was and remov
   Agent out;
   REQUIRE(pipeline::remove(tx, a.metadata().id(), out).ok());
   CHECK(MessageDifferencer::Equals(out, a));
-  CHECK_FALSE(store::load<Agent>(*db, a.metadata().id()));
+  CHECK_FALSE(store::sqlite::load<Agent>(*db, a.metadata().id()));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "delete of a missing resource is NOT_FOUND and with an empty id INVALID_ARGUMENT") {
@@ -294,7 +295,7 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting an agent that still has sessions is FA
   const auto status = pipeline::remove(tx, a.metadata().id(), out);
   CHECK(has(status, grpc::StatusCode::FAILED_PRECONDITION, "2 session(s)"));
   CHECK(has(status, grpc::StatusCode::FAILED_PRECONDITION, "delete those sessions first"));
-  CHECK(store::load<Agent>(*db, a.metadata().id()));
+  CHECK(store::sqlite::load<Agent>(*db, a.metadata().id()));
   CHECK(rows("agent_instances") == 1);
 }
 
@@ -303,7 +304,7 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting an agent instance that still has sessi
   session(i);
   AgentInstance out;
   CHECK(has(pipeline::remove(tx, i.metadata().id(), out), grpc::StatusCode::FAILED_PRECONDITION, "1 session(s)"));
-  CHECK(store::load<AgentInstance>(*db, i.metadata().id()));
+  CHECK(store::sqlite::load<AgentInstance>(*db, i.metadata().id()));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "deleting an agent without sessions also deletes its instances") {
@@ -324,15 +325,15 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting an agent's default instance clears it 
   REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), e).ok());
   Session deleted_session;
   REQUIRE(pipeline::remove(tx, e.spec().session_id(), deleted_session).ok());
-  const std::string default_id = store::load<Agent>(*db, a.metadata().id())->status().default_instance_id();
+  const std::string default_id = store::sqlite::load<Agent>(*db, a.metadata().id())->status().default_instance_id();
   AgentInstance out;
   REQUIRE(pipeline::remove(tx, default_id, out).ok());
-  const auto agent_now = store::load<Agent>(*db, a.metadata().id());
+  const auto agent_now = store::sqlite::load<Agent>(*db, a.metadata().id());
   CHECK(agent_now->status().default_instance_id().empty());
 
   Execution again;
   REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), again).ok());
-  CHECK(store::load<Agent>(*db, a.metadata().id())->status().default_instance_id() != default_id);
+  CHECK(store::sqlite::load<Agent>(*db, a.metadata().id())->status().default_instance_id() != default_id);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "deleting a session deletes its executions and announces each deletion") {
@@ -342,14 +343,14 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting a session deletes its executions and a
   REQUIRE(pipeline::create_execution(tx, execution_in_session(s.metadata().id()), e1).ok());
   REQUIRE(pipeline::create_execution(tx, execution_in_session(s.metadata().id()), e2).ok());
   REQUIRE(pipeline::create_execution(tx, execution_in_session(kept.metadata().id()), other).ok());
-  tx.changes.clear();
+  changes.clear();
   Session out;
   REQUIRE(pipeline::remove(tx, s.metadata().id(), out).ok());
-  CHECK_FALSE(store::load<Execution>(*db, e1.metadata().id()));
-  CHECK_FALSE(store::load<Execution>(*db, e2.metadata().id()));
-  CHECK(store::load<Execution>(*db, other.metadata().id()));
-  REQUIRE(tx.changes.size() == 2);
-  for (const auto& change : tx.changes) {
+  CHECK_FALSE(store::sqlite::load<Execution>(*db, e1.metadata().id()));
+  CHECK_FALSE(store::sqlite::load<Execution>(*db, e2.metadata().id()));
+  CHECK(store::sqlite::load<Execution>(*db, other.metadata().id()));
+  REQUIRE(changes.size() == 2);
+  for (const auto& change : changes) {
     CHECK((change.id == e1.metadata().id() || change.id == e2.metadata().id()));
     CHECK_FALSE(change.snapshot);
   }
@@ -358,20 +359,20 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting a session deletes its executions and a
 TEST_CASE_FIXTURE(StoreFixture, "deleting an execution announces it as deleted") {
   Execution e;
   REQUIRE(pipeline::create_execution(tx, execution_for_agent(agent().metadata().id()), e).ok());
-  tx.changes.clear();
+  changes.clear();
   Execution out;
   REQUIRE(pipeline::remove(tx, e.metadata().id(), out).ok());
   CHECK(MessageDifferencer::Equals(out, e));
-  REQUIRE(tx.changes.size() == 1);
-  CHECK(tx.changes[0].id == e.metadata().id());
-  CHECK_FALSE(tx.changes[0].snapshot);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].id == e.metadata().id());
+  CHECK_FALSE(changes[0].snapshot);
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "get returns the stored resource, NOT_FOUND when missing") {
   const Agent a = agent();
   Agent out;
-  REQUIRE(pipeline::get(*db, a.metadata().id(), out).ok());
+  REQUIRE(pipeline::get(tx, a.metadata().id(), out).ok());
   CHECK(MessageDifferencer::Equals(out, a));
-  CHECK(has(pipeline::get(*db, new_id(kAgentPrefix), out), grpc::StatusCode::NOT_FOUND));
-  CHECK(has(pipeline::get<Agent>(*db, "", out), grpc::StatusCode::INVALID_ARGUMENT, "value: "));
+  CHECK(has(pipeline::get(tx, new_id(kAgentPrefix), out), grpc::StatusCode::NOT_FOUND));
+  CHECK(has(pipeline::get<Agent>(tx, "", out), grpc::StatusCode::INVALID_ARGUMENT, "value: "));
 }

@@ -6,15 +6,15 @@
 #include <vector>
 
 using namespace aexd;
-using store::ExecutionChange;
+using model::ExecutionChange;
 
 namespace {
 
-std::shared_ptr<const store::Snapshot> state(uint64_t revision, const std::string& text = "state") {
-  return store::make_snapshot(revision, exv1::EXECUTION_IN_PROGRESS, text + std::to_string(revision));
+std::shared_ptr<const model::Snapshot> state(uint64_t revision, const std::string& text = "state") {
+  return model::make_snapshot(revision, exv1::EXECUTION_IN_PROGRESS, text + std::to_string(revision));
 }
 
-std::string text_of(const std::shared_ptr<const store::Snapshot>& s) {
+std::string text_of(const std::shared_ptr<const model::Snapshot>& s) {
   return std::string(reinterpret_cast<const char*>(s->bytes.begin()), s->bytes.size());
 }
 

@@ -1,4 +1,4 @@
-#include "store/lists.h"
+#include "store/sqlite/lists.h"
 
 #include <doctest/doctest.h>
 
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "store/snapshot.h"
-#include "unit/store/list_rows.h"
+#include "model/snapshot.h"
+#include "unit/store/sqlite/list_rows.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -28,11 +28,11 @@ std::vector<std::string> ids_of(const std::vector<Execution>& rows) {
 
 /// Pages through a whole list and returns the ids in the order they came.
 template <class Filter>
-std::vector<std::string> all_pages(store::Connection& db, const Filter& filter, int64_t page_size) {
+std::vector<std::string> all_pages(store::sqlite::Connection& db, const Filter& filter, int64_t page_size) {
   std::vector<std::string> out;
   ListQuery<Filter> query{filter, page_size, ""};
   for (int guard = 0; guard < 10000; ++guard) {
-    auto page = store::list(db, query);
+    auto page = store::sqlite::list(db, query);
     for (const auto& row : page.rows) out.push_back(row.metadata().id());
     if (page.next_cursor.empty()) return out;
     REQUIRE(page.next_cursor == out.back());
@@ -42,14 +42,14 @@ std::vector<std::string> all_pages(store::Connection& db, const Filter& filter, 
   return out;
 }
 
-int64_t run_count(store::Connection& db, const store::Statement& st) {
+int64_t run_count(store::sqlite::Connection& db, const store::sqlite::Statement& st) {
   auto q = db.query(st.sql);
-  store::bind_all(q, st.params);
+  store::sqlite::bind_all(q, st.params);
   REQUIRE(q.step());
   return q.integer(0);
 }
 
-std::vector<std::string> plan_of(store::Connection& db, const std::string& sql) {
+std::vector<std::string> plan_of(store::sqlite::Connection& db, const std::string& sql) {
   std::vector<std::string> lines;
   auto q = db.query("EXPLAIN QUERY PLAN " + sql);
   while (q.step()) lines.emplace_back(q.text(3));
@@ -57,7 +57,7 @@ std::vector<std::string> plan_of(store::Connection& db, const std::string& sql) 
 }
 
 /// Every table access of the plan goes through an index (a primary key is one), and no sort is needed.
-void check_plan_uses_indexes(store::Connection& db, const store::Statement& st, bool ordered) {
+void check_plan_uses_indexes(store::sqlite::Connection& db, const store::sqlite::Statement& st, bool ordered) {
   const auto lines = plan_of(db, st.sql);
   CAPTURE(st.sql);
   REQUIRE_FALSE(lines.empty());
@@ -83,13 +83,13 @@ TEST_CASE("an execution list is newest first and each page continues after the p
     created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
   std::reverse(created.begin(), created.end());
 
-  auto first = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
+  auto first = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
   CHECK(ids_of(first.rows) == std::vector<std::string>(created.begin(), created.begin() + 3));
   CHECK(first.next_cursor == created[2]);
   CHECK(first.total == 7);
-  auto second = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
+  auto second = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
   CHECK(ids_of(second.rows) == std::vector<std::string>(created.begin() + 3, created.begin() + 6));
-  auto last = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, second.next_cursor});
+  auto last = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, second.next_cursor});
   CHECK(ids_of(last.rows) == std::vector<std::string>{created[6]});
   CHECK(last.next_cursor.empty());
 }
@@ -97,9 +97,9 @@ TEST_CASE("an execution list is newest first and each page continues after the p
 TEST_CASE("a page that ends exactly at the last entry has no next cursor") {
   ListDb db;
   for (int i = 0; i < 6; ++i) add_execution(*db, "ses-a", exv1::EXECUTION_PENDING);
-  auto first = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
+  auto first = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
   CHECK_FALSE(first.next_cursor.empty());
-  auto second = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
+  auto second = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
   CHECK(second.rows.size() == 3);
   CHECK(second.next_cursor.empty());
 }
@@ -109,9 +109,9 @@ TEST_CASE("rows inserted after a page was read do not shift the next page") {
   std::vector<std::string> created;
   for (int i = 0; i < 6; ++i)
     created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
-  auto first = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
+  auto first = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
   for (int i = 0; i < 5; ++i) add_execution(*db, "ses-a", exv1::EXECUTION_PENDING);
-  auto second = store::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
+  auto second = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
   CHECK(ids_of(second.rows) == std::vector<std::string>{created[2], created[1], created[0]});
   CHECK(second.total == 11);
 }
@@ -145,7 +145,7 @@ TEST_CASE("the phase, tag and session filters select exactly the matching execut
   SUBCASE("a repeated tag counts once") {
     ExecutionFilter f;
     f.tags = {"green", "green"};
-    auto page = store::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
+    auto page = store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
     CHECK(ids_of(page.rows) == std::vector<std::string>{id(d)});
     CHECK(page.total == 1);
   }
@@ -163,7 +163,7 @@ TEST_CASE("the phase, tag and session filters select exactly the matching execut
   SUBCASE("a tag nobody carries") {
     ExecutionFilter f;
     f.tags = {"purple"};
-    auto page = store::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
+    auto page = store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
     CHECK(page.rows.empty());
     CHECK(page.total == 0);
   }
@@ -186,16 +186,16 @@ TEST_CASE("hostile tag strings are bound as plain data, never spliced into SQL o
     ExecutionFilter f, plain;
     f.tags = {tag, "x"};
     plain.tags = {"plain", "x"};
-    CHECK(store::rows_statement(ListQuery<ExecutionFilter>{f, 10, ""}).sql ==
-          store::rows_statement(ListQuery<ExecutionFilter>{plain, 10, ""}).sql);
-    CHECK(store::count_statement(f).sql == store::count_statement(plain).sql);
-    CHECK(store::count_statement(f).sql.find(drop) == std::string::npos);
+    CHECK(store::sqlite::rows_statement(ListQuery<ExecutionFilter>{f, 10, ""}).sql ==
+          store::sqlite::rows_statement(ListQuery<ExecutionFilter>{plain, 10, ""}).sql);
+    CHECK(store::sqlite::count_statement(f).sql == store::sqlite::count_statement(plain).sql);
+    CHECK(store::sqlite::count_statement(f).sql.find(drop) == std::string::npos);
     f.tags = {tag};
-    auto page = store::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
+    auto page = store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 10, ""});
     CHECK(ids_of(page.rows) == std::vector<std::string>{expected});
     CHECK(page.total == 1);
   }
-  CHECK(store::list(*db, ListQuery<ExecutionFilter>{{}, 10, ""}).total == 4);
+  CHECK(store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 10, ""}).total == 4);
   CHECK(all_pages(*db, ExecutionFilter{}, 10).size() == 4);
 }
 
@@ -204,9 +204,9 @@ TEST_CASE("a hostile cursor or session id is bound as data") {
   add_execution(*db, "ses-1", exv1::EXECUTION_PENDING);
   ExecutionFilter f;
   f.session_id = "x' OR '1'='1";
-  auto page = store::list(*db, ListQuery<ExecutionFilter>{f, 10, "' OR 1=1; --"});
+  auto page = store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 10, "' OR 1=1; --"});
   CHECK(page.rows.empty());
-  const auto sql = store::rows_statement(ListQuery<ExecutionFilter>{f, 10, "' OR 1=1; --"}).sql;
+  const auto sql = store::sqlite::rows_statement(ListQuery<ExecutionFilter>{f, 10, "' OR 1=1; --"}).sql;
   CHECK(sql.find("1=1") == std::string::npos);
 }
 
@@ -231,7 +231,7 @@ TEST_CASE("after random creates, phase and tag changes, status writes and delete
       auto e = add_execution(*db, pick(sessions), pick(phases));
       Execution tagged = e;
       random_tags(tagged);
-      store::replace(*db, tagged, e);
+      store::sqlite::replace(*db, tagged, e);
       model[e.metadata().id()] = tagged;
       continue;
     }
@@ -240,17 +240,17 @@ TEST_CASE("after random creates, phase and tag changes, status writes and delete
     if (op == 1) next.mutable_status()->set_phase(pick(phases));
     if (op == 2) random_tags(next);
     if (op == 3) {
-      store::remove(*db, it->second);
+      store::sqlite::remove(*db, it->second);
       model.erase(it);
       continue;
     }
     if (op == 4) {  // a status write, whose phase stays the same about a quarter of the time
       next.mutable_status()->set_phase(pick(phases));
-      store::replace_status(*db, next, it->second.status().phase(), *store::make_snapshot(next));
+      store::sqlite::replace_status(*db, next, it->second.status().phase(), *model::make_snapshot(next));
       it->second = next;
       continue;
     }
-    store::replace(*db, next, it->second);
+    store::sqlite::replace(*db, next, it->second);
     it->second = next;
   }
 
@@ -278,7 +278,7 @@ TEST_CASE("after random creates, phase and tag changes, status writes and delete
     CAPTURE(f.session_id);
     CAPTURE(f.tags.size() > 0 ? f.tags[0] : std::string());
     CHECK(all_pages(*db, f, 4) == expected);
-    CHECK(store::list(*db, ListQuery<ExecutionFilter>{f, 1, ""}).total == static_cast<int64_t>(expected.size()));
+    CHECK(store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 1, ""}).total == static_cast<int64_t>(expected.size()));
   }
 }
 
@@ -296,16 +296,16 @@ TEST_CASE("the schema migration that adds counts counts the rows a database alre
   REQUIRE_FALSE(triggers.empty());
   for (const auto& t : triggers) db->exec(("DROP TRIGGER " + t).c_str());
   db->exec("DROP TABLE list_counts; DROP INDEX execution_tags_by_execution; PRAGMA user_version = 1");
-  store::migrate(*db);
+  store::sqlite::migrate(*db);
 
-  const auto total = [&](ExecutionFilter f) { return run_count(*db, store::count_statement(f)); };
+  const auto total = [&](ExecutionFilter f) { return run_count(*db, store::sqlite::count_statement(f)); };
   CHECK(total({}) == 3);
   CHECK(total({exv1::EXECUTION_COMPLETED, "", {}}) == 2);
   CHECK(total({std::nullopt, "ses-1", {}}) == 2);
   CHECK(total({std::nullopt, "", {"red"}}) == 2);
   CHECK(total({exv1::EXECUTION_COMPLETED, "", {"red"}}) == 1);
-  CHECK(run_count(*db, store::count_statement(SessionFilter{"agt-1", {}})) == 1);
-  CHECK(run_count(*db, store::count_statement(SessionFilter{"", {"vip"}})) == 1);
+  CHECK(run_count(*db, store::sqlite::count_statement(SessionFilter{"agt-1", {}})) == 1);
+  CHECK(run_count(*db, store::sqlite::count_statement(SessionFilter{"", {"vip"}})) == 1);
   add_execution(*db, "ses-1", exv1::EXECUTION_COMPLETED, {"red"});
   CHECK(total({exv1::EXECUTION_COMPLETED, "", {"red"}}) == 2);
 }
@@ -330,14 +330,14 @@ TEST_CASE("every list shape reads through indexes, and pages need no sort") {
                                           {std::nullopt, "ses-1", {"red"}}};
   for (const auto& f : executions) {
     for (const auto& c : {std::string(), cursor})
-      check_plan_uses_indexes(*db, store::rows_statement({f, 50, c}), true);
-    check_plan_uses_indexes(*db, store::count_statement(f), false);
+      check_plan_uses_indexes(*db, store::sqlite::rows_statement({f, 50, c}), true);
+    check_plan_uses_indexes(*db, store::sqlite::count_statement(f), false);
   }
   std::vector<SessionFilter> sessions{{}, {"agt-1", {}}, {"", {"vip"}}, {"", {"vip", "a"}}, {"agt-1", {"vip"}}};
   for (const auto& f : sessions) {
     for (const auto& c : {std::string(), new_id(kSessionPrefix)})
-      check_plan_uses_indexes(*db, store::rows_statement({f, 50, c}), true);
-    check_plan_uses_indexes(*db, store::count_statement(f), false);
+      check_plan_uses_indexes(*db, store::sqlite::rows_statement({f, 50, c}), true);
+    check_plan_uses_indexes(*db, store::sqlite::count_statement(f), false);
   }
 }
 
@@ -353,19 +353,19 @@ TEST_CASE("a session list filters by agent and by tags, newest first") {
     for (const auto& s : page.rows) out.push_back(s.metadata().id());
     return out;
   };
-  auto by_agent = store::list(*db, ListQuery<SessionFilter>{{"agt-1", {}}, 10, ""});
+  auto by_agent = store::sqlite::list(*db, ListQuery<SessionFilter>{{"agt-1", {}}, 10, ""});
   CHECK(ids(by_agent) == std::vector<std::string>{s3.metadata().id(), s1.metadata().id()});
   CHECK(by_agent.total == 2);
-  auto tagged = store::list(*db, ListQuery<SessionFilter>{{"", {"eu", "vip"}}, 10, ""});
+  auto tagged = store::sqlite::list(*db, ListQuery<SessionFilter>{{"", {"eu", "vip"}}, 10, ""});
   CHECK(ids(tagged) == std::vector<std::string>{s2.metadata().id()});
   CHECK(tagged.total == 1);
-  auto paged = store::list(*db, ListQuery<SessionFilter>{{}, 2, ""});
+  auto paged = store::sqlite::list(*db, ListQuery<SessionFilter>{{}, 2, ""});
   CHECK(ids(paged) == std::vector<std::string>{s3.metadata().id(), s2.metadata().id()});
   CHECK(paged.next_cursor == s2.metadata().id());
   CHECK(paged.total == 3);
-  store::remove(*db, s2);
-  CHECK(store::list(*db, ListQuery<SessionFilter>{{"", {"vip"}}, 10, ""}).total == 1);
-  CHECK(store::list(*db, ListQuery<SessionFilter>{{"agt-2", {}}, 10, ""}).total == 0);
+  store::sqlite::remove(*db, s2);
+  CHECK(store::sqlite::list(*db, ListQuery<SessionFilter>{{"", {"vip"}}, 10, ""}).total == 1);
+  CHECK(store::sqlite::list(*db, ListQuery<SessionFilter>{{"agt-2", {}}, 10, ""}).total == 0);
 }
 
 TEST_CASE("the instances of an agent come newest first and no other agent's") {
@@ -373,9 +373,9 @@ TEST_CASE("the instances of an agent come newest first and no other agent's") {
   auto a = add_instance(*db, "agt-1");
   add_instance(*db, "agt-2");
   auto b = add_instance(*db, "agt-1");
-  auto found = store::instances_of_agent(*db, "agt-1");
+  auto found = store::sqlite::instances_of_agent(*db, "agt-1");
   REQUIRE(found.size() == 2);
   CHECK(found[0].metadata().id() == b.metadata().id());
   CHECK(found[1].metadata().id() == a.metadata().id());
-  CHECK(store::instances_of_agent(*db, "agt-3").empty());
+  CHECK(store::sqlite::instances_of_agent(*db, "agt-3").empty());
 }

@@ -1,10 +1,10 @@
-#include "store/tables.h"
+#include "store/sqlite/rows.h"
 
 #include <algorithm>
 
 #include "domain/audit.h"
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 namespace {
 
 // Per kind: the table, its insert/update statements (same column order, id bound last), the
@@ -87,11 +87,12 @@ void write_tags(Connection& db, const T& r, bool add) {
   for (const auto& tag : r.metadata().tags()) db.query(sql).bind(tag).bind(r.metadata().id()).run();
 }
 
-std::vector<std::string> ids(Connection& db, const char* sql, std::string_view key) {
-  std::vector<std::string> out;
+template <class T>
+std::vector<T> rows(Connection& db, const char* sql, std::string_view key) {
+  std::vector<T> out;
   auto q = db.query(sql);
   q.bind(key);
-  while (q.step()) out.emplace_back(q.text(0));
+  while (q.step()) out.push_back(parse<T>(q.text(0), q.blob(1)));
   return out;
 }
 
@@ -108,11 +109,7 @@ std::optional<T> load(Connection& db, std::string_view id) {
   static const std::string sql = std::string("SELECT body FROM ") + Table<T>::name + " WHERE id=?";
   auto q = db.query(sql);
   if (!q.bind(id).step()) return std::nullopt;
-  T r;
-  const auto body = q.blob(0);
-  if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
-    throw StoreError(SQLITE_CORRUPT, std::string(KindOf<T>::name) + " " + std::string(id) + " is unreadable");
-  return r;
+  return parse<T>(id, q.blob(0));
 }
 
 template <class T>
@@ -141,15 +138,15 @@ void replace(Connection& db, const T& now, const T& before) {
   replace_row(db, now, before, now.SerializeAsString());
 }
 
-void insert(Connection& db, const Execution& execution, const Snapshot& encoded) {
+void insert(Connection& db, const Execution& execution, const model::Snapshot& encoded) {
   insert_row(db, execution, encoded.view());
 }
 
-void replace(Connection& db, const Execution& now, const Execution& before, const Snapshot& encoded) {
+void replace(Connection& db, const Execution& now, const Execution& before, const model::Snapshot& encoded) {
   replace_row(db, now, before, encoded.view());
 }
 
-void replace_status(Connection& db, const Execution& now, Phase before, const Snapshot& encoded) {
+void replace_status(Connection& db, const Execution& now, Phase before, const model::Snapshot& encoded) {
   // SQLite rewrites an index whenever one of its columns is assigned, even to the same value.
   const Phase phase = now.status().phase();
   auto q = phase == before ? db.query("UPDATE executions SET revision=?, body=? WHERE id=?")
@@ -182,12 +179,12 @@ int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id) {
   return count(db, "SELECT count(*) FROM sessions WHERE agent_id=?", agent_id);
 }
 
-std::vector<std::string> instance_ids_of_agent(Connection& db, std::string_view agent_id) {
-  return ids(db, "SELECT id FROM agent_instances WHERE agent_id=?", agent_id);
+std::vector<AgentInstance> instances_of_agent(Connection& db, std::string_view agent_id) {
+  return rows<AgentInstance>(db, "SELECT id, body FROM agent_instances WHERE agent_id=? ORDER BY id DESC", agent_id);
 }
 
-std::vector<std::string> execution_ids_of_session(Connection& db, std::string_view session_id) {
-  return ids(db, "SELECT id FROM executions WHERE session_id=?", session_id);
+std::vector<Execution> executions_of_session(Connection& db, std::string_view session_id) {
+  return rows<Execution>(db, "SELECT id, body FROM executions WHERE session_id=?", session_id);
 }
 
 #define AEXD_TABLE(T)                                                     \
@@ -204,10 +201,10 @@ template std::optional<std::string> id_by_slug<Agent>(Connection&, const res::Ap
 template std::optional<std::string> id_by_slug<AgentInstance>(Connection&, const res::ApiResourceMetadata&,
                                                               std::string_view);
 
-std::shared_ptr<const Snapshot> load_snapshot(Connection& db, std::string_view execution_id) {
+model::SnapshotPtr load_snapshot(Connection& db, std::string_view execution_id) {
   auto q = db.query("SELECT revision, phase, body FROM executions WHERE id=?");
   if (!q.bind(execution_id).step()) return nullptr;
-  return make_snapshot(static_cast<uint64_t>(q.integer(0)), static_cast<Phase>(q.integer(1)), q.blob(2));
+  return model::make_snapshot(static_cast<uint64_t>(q.integer(0)), static_cast<Phase>(q.integer(1)), q.blob(2));
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

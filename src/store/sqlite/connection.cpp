@@ -1,6 +1,6 @@
-#include "store/sqlite.h"
+#include "store/sqlite/connection.h"
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 
 Query::~Query() {
   sqlite3_reset(stmt_);
@@ -26,7 +26,7 @@ bool Query::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw StoreError(rc, std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  throw Error(rc, std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
 }
 
 void Query::run() {
@@ -90,7 +90,7 @@ Query Connection::query(std::string_view sql) {
 }
 
 void Connection::fail(int code, std::string_view context) const {
-  throw StoreError(code, std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code)));
+  throw Error(code, std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code)));
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

@@ -1,6 +1,10 @@
-#include "store/reader_pool.h"
+#include "store/sqlite/reader_pool.h"
 
-namespace aexd::store {
+#include <boost/asio/post.hpp>
+
+#include "store/sqlite/operations.h"
+
+namespace aexd::store::sqlite {
 
 ReaderPool::ReaderPool(boost::asio::any_io_executor executor, const std::string& path, int size)
     : executor_(std::move(executor)) {
@@ -9,6 +13,21 @@ ReaderPool::ReaderPool(boost::asio::any_io_executor executor, const std::string&
     db->exec("PRAGMA query_only=ON");
     idle_.push_back(std::move(db));
   }
+}
+
+void ReaderPool::read(Storage::Read read, Storage::Done done) {
+  boost::asio::post(executor_, [this, read = std::move(read), done = std::move(done)] {
+    grpc::Status status;
+    std::unique_ptr<Connection> db = acquire();
+    try {
+      Operations reader(*db, nullptr);
+      status = read(reader);
+    } catch (const std::exception& e) {  // a read should not throw; if it does, it fails alone
+      status = status_of(e);
+    }
+    release(std::move(db));
+    done(status);
+  });
 }
 
 std::unique_ptr<Connection> ReaderPool::acquire() {
@@ -28,4 +47,4 @@ void ReaderPool::release(std::unique_ptr<Connection> db) {
   available_.notify_one();
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

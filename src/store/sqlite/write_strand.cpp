@@ -1,11 +1,13 @@
-#include "store/write_strand.h"
+#include "store/sqlite/write_strand.h"
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <exception>
 
-namespace aexd::store {
+#include "store/sqlite/operations.h"
+
+namespace aexd::store::sqlite {
 
 namespace {
 
@@ -14,13 +16,14 @@ constexpr int kCheckpointPages = 4096;  // ~16 MiB of WAL
 }  // namespace
 
 WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
-                         std::unique_ptr<Connection> checkpointer, Limits limits, OnCommit on_commit)
+                         std::unique_ptr<Connection> checkpointer, Limits limits,
+                         model::CommitListener& listener)
     : executor_(executor),
       strand_(boost::asio::make_strand(executor)),
       db_(std::move(db)),
       checkpointer_(std::move(checkpointer)),
       limits_(limits),
-      on_commit_(std::move(on_commit)) {
+      listener_(listener) {
   sqlite3_wal_autocheckpoint(db_->handle(), 0);
   sqlite3_wal_hook(
       db_->handle(),
@@ -68,33 +71,36 @@ void WriteStrand::drain() {
   }
 
   std::vector<grpc::Status> results(batch.size());
-  WriteTx tx{*db_, {}};
+  std::vector<model::ExecutionChange> changes;
+  Operations tx(*db_, &changes);
   try {
     db_->query("BEGIN IMMEDIATE").run();
     for (size_t i = 0; i < batch.size(); ++i) {
-      const size_t changes_before = tx.changes.size();
+      const size_t changes_before = changes.size();
       db_->query("SAVEPOINT job").run();
       try {
         results[i] = batch[i].job(tx);
-      } catch (const std::exception& e) {
-        results[i] = grpc::Status(grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what());
+      } catch (const std::exception& e) {  // a job should not throw; if it does, it fails alone
+        results[i] = status_of(e);
       }
       if (!results[i].ok()) {
         db_->query("ROLLBACK TO job").run();
-        tx.changes.resize(changes_before);
+        changes.resize(changes_before);
       }
       db_->query("RELEASE job").run();
     }
     db_->query("COMMIT").run();
   } catch (const std::exception& e) {
     if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    const grpc::Status failed(grpc::StatusCode::UNAVAILABLE, std::string("commit failed: ") + e.what());
-    std::fill(results.begin(), results.end(), failed);
-    tx.changes.clear();
+    // A job that failed on its own keeps its status; the others learn their writes were lost.
+    const grpc::Status lost(grpc::StatusCode::UNAVAILABLE, std::string("not committed: ") + e.what());
+    for (auto& result : results)
+      if (result.ok()) result = lost;
+    changes.clear();
   }
 
   checkpoint_if_due();
-  if (!tx.changes.empty()) on_commit_(tx.changes);
+  if (!changes.empty()) listener_.committed(changes);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
 
   std::lock_guard lock(mutex_);
@@ -105,4 +111,4 @@ void WriteStrand::drain() {
   }
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

@@ -1,4 +1,4 @@
-#include "store/write_strand.h"
+#include "store/sqlite/write_strand.h"
 
 #include <boost/asio/thread_pool.hpp>
 #include <doctest/doctest.h>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "domain/audit.h"
-#include "store/tables.h"
+#include "store/sqlite/rows.h"
 #include "unit/temp_db.h"
 
 using namespace aexd;
@@ -37,19 +37,17 @@ Execution execution(const std::string& id) {
 }
 
 // A job that stores an execution and announces it.
-store::WriteStrand::Job insert_job(const std::string& id) {
-  return [id](store::WriteTx& tx) {
+store::sqlite::WriteStrand::Job insert_job(const std::string& id) {
+  return [id](store::Tx& tx) {
     const Execution e = execution(id);
-    store::insert(tx.db, e);
-    tx.changed(e);
-    return grpc::Status::OK;
+    return tx.insert(e, model::make_snapshot(e));
   };
 }
 
 // Statuses handed to `done`, by job name, and a bounded wait for them.
 class Outcomes {
  public:
-  store::WriteStrand::Done record(std::string name) {
+  store::sqlite::WriteStrand::Done record(std::string name) {
     return [this, name = std::move(name)](const grpc::Status& status) {
       std::lock_guard lock(mutex_);
       statuses_.emplace(name, status);
@@ -79,13 +77,31 @@ class Outcomes {
   std::map<std::string, grpc::Status> statuses_;
 };
 
+// The execution ids each commit announced.
+class CommitLog final : public model::CommitListener {
+ public:
+  void committed(const std::vector<model::ExecutionChange>& changes) override {
+    std::vector<std::string> ids;
+    for (const auto& c : changes) ids.push_back(c.id);
+    std::lock_guard lock(mutex_);
+    commits_.push_back(std::move(ids));
+  }
+  std::vector<std::vector<std::string>> commits() {
+    std::lock_guard lock(mutex_);
+    return commits_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::vector<std::string>> commits_;
+};
+
 struct StrandFixture {
   TempDb dir;
+  CommitLog log;
   boost::asio::thread_pool pool{2};
   Outcomes outcomes;
-  std::mutex commits_mutex;
-  std::vector<std::vector<std::string>> commits;  // execution ids announced per commit
-  std::unique_ptr<store::WriteStrand> writer;
+  std::unique_ptr<store::sqlite::WriteStrand> writer;
 
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -99,14 +115,9 @@ struct StrandFixture {
     pool.join();
   }
 
-  void start(store::WriteStrand::Limits limits = {}) {
-    writer = std::make_unique<store::WriteStrand>(pool.get_executor(), dir.open(), dir.open(), limits,
-                                                  [this](std::vector<store::ExecutionChange>& changes) {
-                                                    std::vector<std::string> ids;
-                                                    for (const auto& c : changes) ids.push_back(c.id);
-                                                    std::lock_guard lock(commits_mutex);
-                                                    commits.push_back(std::move(ids));
-                                                  });
+  void start(store::sqlite::WriteStrand::Limits limits = {}, std::unique_ptr<store::sqlite::Connection> db = nullptr) {
+    writer = std::make_unique<store::sqlite::WriteStrand>(pool.get_executor(), db ? std::move(db) : dir.open(),
+                                                          dir.open(), limits, log);
   }
 
   // Occupies the write strand until `release` is set, so later submits pile up in the queue.
@@ -114,7 +125,7 @@ struct StrandFixture {
     auto started = std::make_shared<std::promise<void>>();
     auto running = started->get_future();
     writer->submit(
-        [started, released = released](store::WriteTx&) {
+        [started, released = released](store::Tx&) {
           started->set_value();
           return released.wait_for(kTimeout) == std::future_status::ready
                      ? grpc::Status::OK
@@ -125,16 +136,13 @@ struct StrandFixture {
   }
 
   int64_t stored_rows() {
-    auto db = store::Connection::open(dir.path(), store::Sync::off);
+    auto db = store::sqlite::Connection::open(dir.path(), store::sqlite::Sync::off);
     auto q = db->query("SELECT count(*) FROM executions");
     REQUIRE(q.step());
     return q.integer(0);
   }
 
-  std::vector<std::vector<std::string>> committed() {
-    std::lock_guard lock(commits_mutex);
-    return commits;
-  }
+  std::vector<std::vector<std::string>> committed() { return log.commits(); }
 };
 
 }  // namespace
@@ -200,7 +208,7 @@ TEST_CASE_FIXTURE(StrandFixture, "a job that returns an error leaves no trace wh
   block_strand();
   writer->submit(insert_job("aex-before"), outcomes.record("before"));
   writer->submit(
-      [](store::WriteTx& tx) {
+      [](store::Tx& tx) {
         insert_job("aex-failed")(tx);
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "rejected after writing");
       },
@@ -212,16 +220,16 @@ TEST_CASE_FIXTURE(StrandFixture, "a job that returns an error leaves no trace wh
   CHECK(outcomes.code("failed") == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(outcomes.code("after") == grpc::StatusCode::OK);
   auto db = dir.open();
-  CHECK(store::load<Execution>(*db, "aex-before"));
-  CHECK_FALSE(store::load<Execution>(*db, "aex-failed"));
-  CHECK(store::load<Execution>(*db, "aex-after"));
+  CHECK(store::sqlite::load<Execution>(*db, "aex-before"));
+  CHECK_FALSE(store::sqlite::load<Execution>(*db, "aex-failed"));
+  CHECK(store::sqlite::load<Execution>(*db, "aex-after"));
 }
 
 TEST_CASE_FIXTURE(StrandFixture, "a job that throws is INTERNAL, leaves no trace, and the rest of its batch commits") {
   start();
   block_strand();
   writer->submit(
-      [](store::WriteTx& tx) -> grpc::Status {
+      [](store::Tx& tx) -> grpc::Status {
         insert_job("aex-thrown")(tx);
         throw std::runtime_error("boom");
       },
@@ -232,25 +240,24 @@ TEST_CASE_FIXTURE(StrandFixture, "a job that throws is INTERNAL, leaves no trace
   CHECK(outcomes.code("thrown") == grpc::StatusCode::INTERNAL);
   CHECK(outcomes.code("after") == grpc::StatusCode::OK);
   auto db = dir.open();
-  CHECK_FALSE(store::load<Execution>(*db, "aex-thrown"));
-  CHECK(store::load<Execution>(*db, "aex-after"));
+  CHECK_FALSE(store::sqlite::load<Execution>(*db, "aex-thrown"));
+  CHECK(store::sqlite::load<Execution>(*db, "aex-after"));
 }
 
-TEST_CASE_FIXTURE(StrandFixture, "on_commit receives the execution changes of successful jobs only, in order") {
+TEST_CASE_FIXTURE(StrandFixture, "the commit listener receives the execution changes of successful jobs only, in order") {
   start();
   block_strand();
   writer->submit(insert_job("aex-1"), outcomes.record("1"));
   writer->submit(
-      [](store::WriteTx& tx) {
+      [](store::Tx& tx) {
         insert_job("aex-2")(tx);
         return grpc::Status(grpc::StatusCode::ABORTED, "lost a race");
       },
       outcomes.record("2"));
   writer->submit(
-      [](store::WriteTx& tx) {
+      [](store::Tx& tx) {
         insert_job("aex-3")(tx);
-        tx.deleted("aex-gone");
-        return grpc::Status::OK;
+        return tx.remove(execution("aex-gone"));
       },
       outcomes.record("3"));
   release.set_value();
@@ -262,7 +269,7 @@ TEST_CASE_FIXTURE(StrandFixture, "on_commit receives the execution changes of su
 
 TEST_CASE_FIXTURE(StrandFixture, "a batch whose jobs all fail announces nothing") {
   start();
-  writer->submit([](store::WriteTx& tx) {
+  writer->submit([](store::Tx& tx) {
     insert_job("aex-x")(tx);
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no");
   }, outcomes.record("x"));
@@ -279,7 +286,7 @@ TEST_CASE_FIXTURE(StrandFixture, "a full queue answers RESOURCE_EXHAUSTED at onc
   writer->submit(insert_job("aex-2"), outcomes.record("2"));
   bool ran = false;
   writer->submit(
-      [&ran](store::WriteTx&) {
+      [&ran](store::Tx&) {
         ran = true;
         return grpc::Status::OK;
       },
@@ -306,7 +313,7 @@ TEST_CASE_FIXTURE(StrandFixture, "the queue accepts jobs again once it has drain
 
 TEST_CASE_FIXTURE(StrandFixture, "done is called only after the batch is committed and visible to other connections") {
   start();
-  auto reader = store::Connection::open(dir.path(), store::Sync::off);
+  auto reader = store::sqlite::Connection::open(dir.path(), store::sqlite::Sync::off);
   auto rows = [&reader] {
     auto q = reader->query("SELECT count(*) FROM executions");
     return q.step() ? q.integer(0) : -1;
@@ -315,7 +322,7 @@ TEST_CASE_FIXTURE(StrandFixture, "done is called only after the batch is committ
   std::promise<void> finished;
   // Both run on the strand, one after the other, so the reader is never used concurrently.
   writer->submit(
-      [&](store::WriteTx& tx) {
+      [&](store::Tx& tx) {
         insert_job("aex-durable")(tx);
         seen_inside_job = rows();
         return grpc::Status::OK;
@@ -336,11 +343,10 @@ TEST_CASE_FIXTURE(StrandFixture, "a growing WAL is checkpointed into the databas
   constexpr int kJobs = 200;  // 200 x 128 KiB bodies: well past the 16 MiB checkpoint threshold
   for (int i = 0; i < kJobs; ++i) {
     writer->submit(
-        [i](store::WriteTx& tx) {
+        [i](store::Tx& tx) {
           Execution e = execution("aex-big-" + std::to_string(i));
           e.mutable_spec()->set_message(std::string(128 * 1024, 'x'));
-          store::insert(tx.db, e);
-          return grpc::Status::OK;
+          return tx.insert(e, model::make_snapshot(e));
         },
         outcomes.record("big" + std::to_string(i)));
     REQUIRE(outcomes.wait_for(static_cast<size_t>(i) + 1));  // one commit per job: the WAL grows steadily
@@ -348,4 +354,27 @@ TEST_CASE_FIXTURE(StrandFixture, "a growing WAL is checkpointed into the databas
   CHECK(outcomes.all_ok());
   pool.join();  // the checkpoint runs on the pool; let it finish
   CHECK(std::filesystem::file_size(db_file) > before + 8 * 1024 * 1024);
+}
+
+TEST_CASE_FIXTURE(StrandFixture, "a failed commit tells each job what happened: its own error, or that it was not committed") {
+  // A deferred foreign key is checked at COMMIT: inserting "aex-poison" makes the whole batch's commit fail.
+  auto db = dir.open();
+  db->exec("PRAGMA foreign_keys=ON");
+  db->exec("CREATE TEMP TABLE parent(id TEXT PRIMARY KEY)");
+  db->exec("CREATE TEMP TABLE child(parent_id TEXT REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+  db->exec("CREATE TEMP TRIGGER poison AFTER INSERT ON main.executions WHEN NEW.id = 'aex-poison' "
+           "BEGIN INSERT INTO child VALUES('missing'); END");
+  start({}, std::move(db));
+  block_strand();
+  writer->submit(insert_job("aex-1"), outcomes.record("1"));
+  writer->submit([](store::Tx&) { return grpc::Status(grpc::StatusCode::NOT_FOUND, "its own error"); },
+                 outcomes.record("failed"));
+  writer->submit(insert_job("aex-poison"), outcomes.record("poison"));
+  release.set_value();
+  REQUIRE(outcomes.wait_for(4));
+  CHECK(outcomes.code("1") == grpc::StatusCode::UNAVAILABLE);
+  CHECK(outcomes.code("failed") == grpc::StatusCode::NOT_FOUND);
+  CHECK(outcomes.code("poison") == grpc::StatusCode::UNAVAILABLE);
+  CHECK(committed().empty());
+  CHECK(stored_rows() == 0);
 }

@@ -1,15 +1,15 @@
 // The database schema, as an ordered list of migrations tracked in PRAGMA user_version.
 #pragma once
 
-#include "store/sqlite.h"
+#include "store/sqlite/connection.h"
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 
 /// Applies every migration newer than the database's user_version, each in its own transaction.
-/// Throws StoreError if the database was written by a newer aexd.
+/// Throws Error if the database was written by a newer aexd.
 void migrate(Connection& db);
 
 /// The schema version this build writes.
 int schema_version();
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

@@ -10,23 +10,27 @@
 
 #include "domain/audit.h"
 #include "domain/types.h"
-#include "store/tables.h"
+#include "store/sqlite/operations.h"
+#include "store/sqlite/rows.h"
 #include "unit/temp_db.h"
 
 namespace aexd::test {
 
 class ListDb {
  public:
-  store::Connection& operator*() { return *db_; }
-  store::Connection* operator->() { return db_.get(); }
+  store::sqlite::Connection& operator*() { return *db_; }
+  store::sqlite::Connection* operator->() { return db_.get(); }
   std::string path() const { return temp_.path(); }
+  /// The storage interface's reads on this connection.
+  store::Reader& reader() { return reader_; }
 
  private:
   TempDb temp_;
-  std::unique_ptr<store::Connection> db_ = temp_.open();
+  std::unique_ptr<store::sqlite::Connection> db_ = temp_.open();
+  store::sqlite::Operations reader_{*db_, nullptr};
 };
 
-inline Execution add_execution(store::Connection& db, const std::string& session_id, Phase phase,
+inline Execution add_execution(store::sqlite::Connection& db, const std::string& session_id, Phase phase,
                                std::initializer_list<std::string> tags = {}) {
   Execution e;
   auto& m = *e.mutable_metadata();
@@ -38,26 +42,26 @@ inline Execution add_execution(store::Connection& db, const std::string& session
   e.mutable_spec()->set_agent_id("agt-test");
   e.mutable_spec()->set_message("hello");
   e.mutable_status()->set_phase(phase);
-  store::insert(db, e);
+  store::sqlite::insert(db, e);
   return e;
 }
 
-inline AgentInstance add_instance(store::Connection& db, const std::string& agent_id) {
+inline AgentInstance add_instance(store::sqlite::Connection& db, const std::string& agent_id) {
   AgentInstance i;
   i.mutable_metadata()->set_id(new_id(kInstancePrefix));
   i.mutable_metadata()->set_slug(i.metadata().id());
   i.mutable_spec()->set_agent_id(agent_id);
-  store::insert(db, i);
+  store::sqlite::insert(db, i);
   return i;
 }
 
-inline Session add_session(store::Connection& db, const std::string& instance_id,
+inline Session add_session(store::sqlite::Connection& db, const std::string& instance_id,
                            std::initializer_list<std::string> tags = {}) {
   Session s;
   s.mutable_metadata()->set_id(new_id(kSessionPrefix));
   for (const auto& tag : tags) s.mutable_metadata()->add_tags(tag);
   s.mutable_spec()->set_agent_instance_id(instance_id);
-  store::insert(db, s);
+  store::sqlite::insert(db, s);
   return s;
 }
 

@@ -1,4 +1,4 @@
-#include "store/snapshot.h"
+#include "model/snapshot.h"
 
 #include <doctest/doctest.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -35,25 +35,25 @@ Execution decode(const grpc::ByteBuffer& message) {
 
 TEST_CASE("snapshot: carries the execution's encoding, revision and whether it is terminal") {
   const Execution running = execution(exv1::EXECUTION_IN_PROGRESS, 7);
-  auto s = store::make_snapshot(running);
+  auto s = model::make_snapshot(running);
   CHECK(s->revision == 7);
   CHECK_FALSE(s->terminal);
   CHECK(MessageDifferencer::Equals(decode(s->message()), running));
   for (auto phase : {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED,
                      exv1::EXECUTION_TERMINATED})
-    CHECK(store::make_snapshot(execution(phase, 1))->terminal);
+    CHECK(model::make_snapshot(execution(phase, 1))->terminal);
 }
 
 TEST_CASE("snapshot: made from a stored row it hands out the row's body unchanged") {
   const Execution done = execution(exv1::EXECUTION_COMPLETED, 3);
-  auto s = store::make_snapshot(3, exv1::EXECUTION_COMPLETED, done.SerializeAsString());
+  auto s = model::make_snapshot(3, exv1::EXECUTION_COMPLETED, done.SerializeAsString());
   CHECK(s->revision == 3);
   CHECK(s->terminal);
   CHECK(MessageDifferencer::Equals(decode(s->message()), done));
 }
 
 TEST_CASE("snapshot: every message made from it refers to the same bytes") {
-  auto s = store::make_snapshot(execution(exv1::EXECUTION_PENDING, 1));
+  auto s = model::make_snapshot(execution(exv1::EXECUTION_PENDING, 1));
   std::vector<grpc::Slice> a, b;
   REQUIRE(s->message().Dump(&a).ok());
   REQUIRE(s->message().Dump(&b).ok());

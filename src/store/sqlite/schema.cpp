@@ -1,8 +1,8 @@
-#include "store/schema.h"
+#include "store/sqlite/schema.h"
 
 #include <string>
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 namespace {
 
 // Each resource is its protobuf binary (`body`, so unknown fields survive) plus the columns
@@ -138,7 +138,7 @@ int schema_version() { return static_cast<int>(std::size(kMigrations)); }
 void migrate(Connection& db) {
   const int current = user_version(db);
   if (current > schema_version())
-    throw StoreError(SQLITE_ERROR, "database schema version " + std::to_string(current) +
+    throw Error(SQLITE_ERROR, "database schema version " + std::to_string(current) +
                                        " is newer than this aexd supports (" +
                                        std::to_string(schema_version()) + ")");
   for (int v = current; v < schema_version(); ++v) {
@@ -154,4 +154,4 @@ void migrate(Connection& db) {
   }
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

@@ -1,5 +1,6 @@
 // Typed access to the resource tables: each row is the message's binary plus its indexed columns.
-// Callers pass the state before a change so tags can be rewritten only when they differ.
+// Callers pass the state before a change so tags can be rewritten only when they differ. Throws
+// sqlite::Error; call on the connection's thread.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +11,10 @@
 #include <vector>
 
 #include "domain/types.h"
-#include "store/snapshot.h"
-#include "store/sqlite.h"
+#include "model/snapshot.h"
+#include "store/sqlite/connection.h"
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 
 template <class T>
 std::optional<T> load(Connection& db, std::string_view id);
@@ -24,11 +25,11 @@ void replace(Connection& db, const T& now, const T& before);
 template <class T>
 void remove(Connection& db, const T& before);
 /// An execution's row takes its body from the snapshot the write already encoded for watchers.
-void insert(Connection& db, const Execution& execution, const Snapshot& encoded);
-void replace(Connection& db, const Execution& now, const Execution& before, const Snapshot& encoded);
+void insert(Connection& db, const Execution& execution, const model::Snapshot& encoded);
+void replace(Connection& db, const Execution& now, const Execution& before, const model::Snapshot& encoded);
 /// A status write: only the phase, revision and body change (a status write leaves the spec and
 /// metadata alone). Indexes and counts are rewritten only when the phase moved from `before`.
-void replace_status(Connection& db, const Execution& now, Phase before, const Snapshot& encoded);
+void replace_status(Connection& db, const Execution& now, Phase before, const model::Snapshot& encoded);
 
 /// Id of the agent or agent instance holding `slug` in (owner_scope, org), if any.
 template <class T>
@@ -37,10 +38,20 @@ std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMeta
 
 int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id);
 int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id);
-std::vector<std::string> instance_ids_of_agent(Connection& db, std::string_view agent_id);
-std::vector<std::string> execution_ids_of_session(Connection& db, std::string_view session_id);
+/// Newest first.
+std::vector<AgentInstance> instances_of_agent(Connection& db, std::string_view agent_id);
+std::vector<Execution> executions_of_session(Connection& db, std::string_view session_id);
 
 /// The stored execution as its row holds it, without decoding the body.
-std::shared_ptr<const Snapshot> load_snapshot(Connection& db, std::string_view execution_id);
+model::SnapshotPtr load_snapshot(Connection& db, std::string_view execution_id);
 
-}  // namespace aexd::store
+/// A row's body decoded; Error (SQLITE_CORRUPT) naming the row when it cannot be.
+template <class T>
+T parse(std::string_view id, std::string_view body) {
+  T r;
+  if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
+    throw Error(SQLITE_CORRUPT, std::string(KindOf<T>::name) + " " + std::string(id) + " is unreadable");
+  return r;
+}
+
+}  // namespace aexd::store::sqlite

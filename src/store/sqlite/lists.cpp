@@ -1,8 +1,10 @@
-#include "store/lists.h"
+#include "store/sqlite/lists.h"
 
 #include <algorithm>
 
-namespace aexd::store {
+#include "store/sqlite/rows.h"
+
+namespace aexd::store::sqlite {
 namespace {
 
 // What differs between the listed kinds. Every name spliced into SQL comes from here, never from input.
@@ -106,26 +108,23 @@ int64_t integer(Connection& db, const Statement& st) {
 }
 
 // Rows and total must come from one snapshot; a read transaction has nothing to commit or lose.
+// Inside a write transaction (a list from a write job) that transaction is the snapshot already.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(Connection& db) : db_(db) { db_.exec("BEGIN"); }
+  explicit ReadTransaction(Connection& db) : db_(db), owned_(sqlite3_get_autocommit(db.handle()) != 0) {
+    if (owned_) db_.exec("BEGIN");
+  }
   ~ReadTransaction() {
-    if (!sqlite3_get_autocommit(db_.handle())) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (owned_ && !sqlite3_get_autocommit(db_.handle()))
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
   ReadTransaction(const ReadTransaction&) = delete;
   ReadTransaction& operator=(const ReadTransaction&) = delete;
 
  private:
   Connection& db_;
+  const bool owned_;
 };
-
-template <class T>
-T parse(std::string_view id, std::string_view body) {
-  T r;
-  if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
-    throw StoreError(SQLITE_CORRUPT, std::string(KindOf<T>::name) + " " + std::string(id) + " is unreadable");
-  return r;
-}
 
 // Duplicates dropped, rarest tag first: it drives the scan, so the fewest rows are probed.
 template <class CountOf>
@@ -199,12 +198,4 @@ ListPage<Session> list(Connection& db, ListQuery<SessionFilter> query) {
   return read_page<Session>(db, query);
 }
 
-std::vector<AgentInstance> instances_of_agent(Connection& db, std::string_view agent_id) {
-  std::vector<AgentInstance> out;
-  auto q = db.query("SELECT id, body FROM agent_instances WHERE agent_id = ? ORDER BY id DESC");
-  q.bind(agent_id);
-  while (q.step()) out.push_back(parse<AgentInstance>(q.text(0), q.blob(1)));
-  return out;
-}
-
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

@@ -1,5 +1,6 @@
 // Snapshot: one committed state of an execution, encoded once and then shared, without copying,
-// by everything that hands it out (subscribe streams, the get cache, readers).
+// by everything that hands it out (the row, subscribe streams, the get cache, write replies).
+// Immutable once made; safe to share across threads.
 #pragma once
 
 #include <grpcpp/support/byte_buffer.h>
@@ -11,7 +12,7 @@
 
 #include "domain/types.h"
 
-namespace aexd::store {
+namespace aexd::model {
 
 struct Snapshot {
   uint64_t revision = 0;
@@ -26,8 +27,10 @@ struct Snapshot {
   }
 };
 
-std::shared_ptr<const Snapshot> make_snapshot(const Execution& execution);
-/// From a stored row: its revision and phase columns and its body.
-std::shared_ptr<const Snapshot> make_snapshot(uint64_t revision, Phase phase, std::string_view body);
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-}  // namespace aexd::store
+SnapshotPtr make_snapshot(const Execution& execution);
+/// From a stored row: its revision and phase columns and its body.
+SnapshotPtr make_snapshot(uint64_t revision, Phase phase, std::string_view body);
+
+}  // namespace aexd::model

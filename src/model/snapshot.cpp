@@ -1,14 +1,14 @@
-#include "store/snapshot.h"
+#include "model/snapshot.h"
 
 #include <string>
 
 #include "domain/audit.h"
 #include "domain/status.h"
 
-namespace aexd::store {
+namespace aexd::model {
 namespace {
 
-std::shared_ptr<const Snapshot> wrap(uint64_t revision, Phase phase, std::string* body) {
+SnapshotPtr wrap(uint64_t revision, Phase phase, std::string* body) {
   // The slice owns the string, so the bytes are written once and never copied again.
   grpc::Slice bytes(
       body->data(), body->size(), [](void* owned) { delete static_cast<std::string*>(owned); }, body);
@@ -17,13 +17,13 @@ std::shared_ptr<const Snapshot> wrap(uint64_t revision, Phase phase, std::string
 
 }  // namespace
 
-std::shared_ptr<const Snapshot> make_snapshot(const Execution& execution) {
+SnapshotPtr make_snapshot(const Execution& execution) {
   return wrap(revision_of(execution.metadata()), execution.status().phase(),
               new std::string(execution.SerializeAsString()));
 }
 
-std::shared_ptr<const Snapshot> make_snapshot(uint64_t revision, Phase phase, std::string_view body) {
+SnapshotPtr make_snapshot(uint64_t revision, Phase phase, std::string_view body) {
   return wrap(revision, phase, new std::string(body));
 }
 
-}  // namespace aexd::store
+}  // namespace aexd::model

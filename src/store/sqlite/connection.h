@@ -1,6 +1,6 @@
 // Thin RAII over SQLite: a Connection owns one handle and caches its prepared statements.
-// SQLite failures throw StoreError; WriteStrand and ReaderPool turn them into a grpc::Status,
-// so no exception leaves the store.
+// SQLite failures throw sqlite::Error; store/sqlite/operations.h turns them into a grpc::Status at
+// the storage interface, so no exception leaves store/sqlite. A Connection is used by one thread at a time.
 #pragma once
 
 #include <sqlite3.h>
@@ -13,10 +13,10 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace aexd::store {
+namespace aexd::store::sqlite {
 
-struct StoreError : std::runtime_error {
-  StoreError(int code, const std::string& what) : std::runtime_error(what), code(code) {}
+struct Error : std::runtime_error {
+  Error(int code, const std::string& what) : std::runtime_error(what), code(code) {}
   int code;
 };
 
@@ -76,4 +76,4 @@ class Connection {
   std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> statements_;
 };
 
-}  // namespace aexd::store
+}  // namespace aexd::store::sqlite

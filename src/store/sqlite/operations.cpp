@@ -1,0 +1,144 @@
+#include "store/sqlite/operations.h"
+
+#include "domain/errors.h"
+#include "store/sqlite/lists.h"
+#include "store/sqlite/rows.h"
+
+namespace aexd::store::sqlite {
+namespace {
+
+template <class F>
+grpc::Status guarded(F f) {
+  try {
+    f();
+    return grpc::Status::OK;
+  } catch (const std::exception& e) {
+    return status_of(e);
+  }
+}
+
+}  // namespace
+
+grpc::Status status_of(const std::exception& e) {
+  return {grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what()};
+}
+
+// The only constraints a write can break are the slug indexes: ids are fresh ULIDs.
+template <class T>
+grpc::Status Operations::write(const T& resource, auto&& change) {
+  if (!changes_) return {grpc::StatusCode::INTERNAL, "storage error: a write on a read-only connection"};
+  try {
+    change();
+    return grpc::Status::OK;
+  } catch (const Error& e) {
+    if ((e.code & 0xff) != SQLITE_CONSTRAINT) return status_of(e);
+    return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + resource.metadata().slug() +
+                                  "' already exists in this owner scope and org");
+  } catch (const std::exception& e) {
+    return status_of(e);
+  }
+}
+
+void Operations::announce(std::string id, model::SnapshotPtr snapshot) {
+  changes_->push_back({std::move(id), std::move(snapshot)});
+}
+
+grpc::Status Operations::find(std::string_view id, std::optional<Agent>& out) {
+  return guarded([&] { out = load<Agent>(db_, id); });
+}
+grpc::Status Operations::find(std::string_view id, std::optional<AgentInstance>& out) {
+  return guarded([&] { out = load<AgentInstance>(db_, id); });
+}
+grpc::Status Operations::find(std::string_view id, std::optional<Session>& out) {
+  return guarded([&] { out = load<Session>(db_, id); });
+}
+grpc::Status Operations::find(std::string_view id, std::optional<Execution>& out) {
+  return guarded([&] { out = load<Execution>(db_, id); });
+}
+grpc::Status Operations::find_snapshot(std::string_view id, model::SnapshotPtr& out) {
+  return guarded([&] { out = load_snapshot(db_, id); });
+}
+
+grpc::Status Operations::agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
+                                       std::string& id) {
+  return guarded([&] { id = id_by_slug<Agent>(db_, scope, slug).value_or(""); });
+}
+grpc::Status Operations::instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
+                                          std::string& id) {
+  return guarded([&] { id = id_by_slug<AgentInstance>(db_, scope, slug).value_or(""); });
+}
+
+grpc::Status Operations::count_sessions_of_agent(std::string_view agent_id, int64_t& n) {
+  return guarded([&] { n = sqlite::count_sessions_of_agent(db_, agent_id); });
+}
+grpc::Status Operations::count_sessions_of_instance(std::string_view instance_id, int64_t& n) {
+  return guarded([&] { n = sqlite::count_sessions_of_instance(db_, instance_id); });
+}
+grpc::Status Operations::instances_of_agent(std::string_view agent_id, std::vector<AgentInstance>& out) {
+  return guarded([&] { out = sqlite::instances_of_agent(db_, agent_id); });
+}
+grpc::Status Operations::executions_of_session(std::string_view session_id, std::vector<Execution>& out) {
+  return guarded([&] { out = sqlite::executions_of_session(db_, session_id); });
+}
+grpc::Status Operations::list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) {
+  return guarded([&] { out = sqlite::list(db_, query); });
+}
+grpc::Status Operations::list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) {
+  return guarded([&] { out = sqlite::list(db_, query); });
+}
+
+grpc::Status Operations::insert(const Agent& r) {
+  return write(r, [&] { sqlite::insert(db_, r); });
+}
+grpc::Status Operations::insert(const AgentInstance& r) {
+  return write(r, [&] { sqlite::insert(db_, r); });
+}
+grpc::Status Operations::insert(const Session& r) {
+  return write(r, [&] { sqlite::insert(db_, r); });
+}
+grpc::Status Operations::insert(const Execution& r, model::SnapshotPtr encoded) {
+  return write(r, [&] {
+    sqlite::insert(db_, r, *encoded);
+    announce(r.metadata().id(), std::move(encoded));
+  });
+}
+
+grpc::Status Operations::replace(const Agent& now, const Agent& before) {
+  return write(now, [&] { sqlite::replace(db_, now, before); });
+}
+grpc::Status Operations::replace(const AgentInstance& now, const AgentInstance& before) {
+  return write(now, [&] { sqlite::replace(db_, now, before); });
+}
+grpc::Status Operations::replace(const Session& now, const Session& before) {
+  return write(now, [&] { sqlite::replace(db_, now, before); });
+}
+grpc::Status Operations::replace(const Execution& now, const Execution& before, model::SnapshotPtr encoded) {
+  return write(now, [&] {
+    sqlite::replace(db_, now, before, *encoded);
+    announce(now.metadata().id(), std::move(encoded));
+  });
+}
+grpc::Status Operations::replace_status(const Execution& now, Phase before, model::SnapshotPtr encoded) {
+  return write(now, [&] {
+    sqlite::replace_status(db_, now, before, *encoded);
+    announce(now.metadata().id(), std::move(encoded));
+  });
+}
+
+grpc::Status Operations::remove(const Agent& before) {
+  return write(before, [&] { sqlite::remove(db_, before); });
+}
+grpc::Status Operations::remove(const AgentInstance& before) {
+  return write(before, [&] { sqlite::remove(db_, before); });
+}
+grpc::Status Operations::remove(const Session& before) {
+  return write(before, [&] { sqlite::remove(db_, before); });
+}
+grpc::Status Operations::remove(const Execution& before) {
+  return write(before, [&] {
+    sqlite::remove(db_, before);
+    announce(before.metadata().id(), nullptr);
+  });
+}
+
+}  // namespace aexd::store::sqlite

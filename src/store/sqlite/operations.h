@@ -1,0 +1,60 @@
+// The storage interface on one SQLite connection: rows.h and lists.h behind store::Tx, with every
+// sqlite::Error turned into a status here, so none leaves store/sqlite. Used on the connection's
+// thread only (the write strand, or the reader that holds the connection).
+#pragma once
+
+#include <vector>
+
+#include "model/commit_listener.h"
+#include "store/sqlite/connection.h"
+#include "store/storage.h"
+
+namespace aexd::store::sqlite {
+
+class Operations final : public Tx {
+ public:
+  /// `changes` collects what execution writes announce; null for a reader, whose writes fail.
+  Operations(Connection& db, std::vector<model::ExecutionChange>* changes) : db_(db), changes_(changes) {}
+
+  grpc::Status find(std::string_view id, std::optional<Agent>& out) override;
+  grpc::Status find(std::string_view id, std::optional<AgentInstance>& out) override;
+  grpc::Status find(std::string_view id, std::optional<Session>& out) override;
+  grpc::Status find(std::string_view id, std::optional<Execution>& out) override;
+  grpc::Status find_snapshot(std::string_view id, model::SnapshotPtr& out) override;
+  grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) override;
+  grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
+                                std::string& id) override;
+  grpc::Status count_sessions_of_agent(std::string_view agent_id, int64_t& n) override;
+  grpc::Status count_sessions_of_instance(std::string_view instance_id, int64_t& n) override;
+  grpc::Status instances_of_agent(std::string_view agent_id, std::vector<AgentInstance>& out) override;
+  grpc::Status executions_of_session(std::string_view session_id, std::vector<Execution>& out) override;
+  grpc::Status list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) override;
+  grpc::Status list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) override;
+
+  grpc::Status insert(const Agent& r) override;
+  grpc::Status insert(const AgentInstance& r) override;
+  grpc::Status insert(const Session& r) override;
+  grpc::Status insert(const Execution& r, model::SnapshotPtr encoded) override;
+  grpc::Status replace(const Agent& now, const Agent& before) override;
+  grpc::Status replace(const AgentInstance& now, const AgentInstance& before) override;
+  grpc::Status replace(const Session& now, const Session& before) override;
+  grpc::Status replace(const Execution& now, const Execution& before, model::SnapshotPtr encoded) override;
+  grpc::Status replace_status(const Execution& now, Phase before, model::SnapshotPtr encoded) override;
+  grpc::Status remove(const Agent& before) override;
+  grpc::Status remove(const AgentInstance& before) override;
+  grpc::Status remove(const Session& before) override;
+  grpc::Status remove(const Execution& before) override;
+
+ private:
+  template <class T>
+  grpc::Status write(const T& resource, auto&& change);
+  void announce(std::string id, model::SnapshotPtr snapshot);
+
+  Connection& db_;
+  std::vector<model::ExecutionChange>* changes_;
+};
+
+/// A storage failure as the status a caller gets: INTERNAL naming what failed.
+grpc::Status status_of(const std::exception& e);
+
+}  // namespace aexd::store::sqlite

@@ -1,0 +1,101 @@
+// The storage interface: typed operations on the stored resources, write jobs that share one
+// transaction per batch (group commit), and reads. The pipeline and api see only this; store/sqlite
+// implements it. Every operation returns a status (a storage failure is INTERNAL or UNAVAILABLE);
+// a row that is absent is not an error (nullopt or null). Nothing here throws.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/types.h"
+#include "model/snapshot.h"
+#include "store/list_query.h"
+
+namespace aexd::store {
+
+/// Reads of one connection (or of the write transaction, which sees its own writes).
+class Reader {
+ public:
+  virtual grpc::Status find(std::string_view id, std::optional<Agent>& out) = 0;
+  virtual grpc::Status find(std::string_view id, std::optional<AgentInstance>& out) = 0;
+  virtual grpc::Status find(std::string_view id, std::optional<Session>& out) = 0;
+  virtual grpc::Status find(std::string_view id, std::optional<Execution>& out) = 0;
+  /// The stored execution as its row holds it, without decoding; null when absent.
+  virtual grpc::Status find_snapshot(std::string_view id, model::SnapshotPtr& out) = 0;
+
+  /// Id of the agent (instance) holding `slug` in (owner_scope, org) of `scope`, or empty.
+  virtual grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
+                                     std::string& id) = 0;
+  virtual grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
+                                        std::string& id) = 0;
+
+  virtual grpc::Status count_sessions_of_agent(std::string_view agent_id, int64_t& n) = 0;
+  virtual grpc::Status count_sessions_of_instance(std::string_view instance_id, int64_t& n) = 0;
+  /// Every instance of an agent, newest first.
+  virtual grpc::Status instances_of_agent(std::string_view agent_id, std::vector<AgentInstance>& out) = 0;
+  virtual grpc::Status executions_of_session(std::string_view session_id, std::vector<Execution>& out) = 0;
+
+  /// One page and the filter's total, read consistently with each other.
+  virtual grpc::Status list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) = 0;
+  virtual grpc::Status list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) = 0;
+
+ protected:
+  ~Reader() = default;
+};
+
+/// A write job's view of its batch transaction. Writes of executions take the snapshot the
+/// caller encoded (the row stores those bytes) and announce it to the commit listener once the
+/// batch commits. A slug that another row holds is ALREADY_EXISTS, by the database's constraint:
+/// a backend shared by several processes cannot rely on a check made before the write. `replace`
+/// and `remove` name the row as it was read in this transaction (`before`).
+class Tx : public Reader {
+ public:
+  virtual grpc::Status insert(const Agent& r) = 0;
+  virtual grpc::Status insert(const AgentInstance& r) = 0;
+  virtual grpc::Status insert(const Session& r) = 0;
+  virtual grpc::Status insert(const Execution& r, model::SnapshotPtr encoded) = 0;
+
+  virtual grpc::Status replace(const Agent& now, const Agent& before) = 0;
+  virtual grpc::Status replace(const AgentInstance& now, const AgentInstance& before) = 0;
+  virtual grpc::Status replace(const Session& now, const Session& before) = 0;
+  virtual grpc::Status replace(const Execution& now, const Execution& before, model::SnapshotPtr encoded) = 0;
+  /// A status write: spec and metadata other than the revision are unchanged; the phase was `before`.
+  virtual grpc::Status replace_status(const Execution& now, Phase before, model::SnapshotPtr encoded) = 0;
+
+  virtual grpc::Status remove(const Agent& before) = 0;
+  virtual grpc::Status remove(const AgentInstance& before) = 0;
+  virtual grpc::Status remove(const Session& before) = 0;
+  virtual grpc::Status remove(const Execution& before) = 0;
+
+ protected:
+  ~Tx() = default;
+};
+
+class Storage {
+ public:
+  /// Runs inside the batch transaction on the storage's writer; must not block on anything but it.
+  /// A job that does not return OK is rolled back alone; the rest of its batch still commits.
+  using Job = std::function<grpc::Status(Tx&)>;
+  using Read = std::function<grpc::Status(Reader&)>;
+  /// The job's (or read's) outcome: its own status, or why its batch did not commit.
+  using Done = std::function<void(const grpc::Status&)>;
+
+  virtual ~Storage() = default;
+
+  /// Thread-safe; never runs `job` on the caller's thread. `done` runs once the job's batch is
+  /// durable and the commit listener has seen it, or at once with RESOURCE_EXHAUSTED when too
+  /// many writes are queued.
+  virtual void write(Job job, Done done) = 0;
+  /// Thread-safe; runs `read` on a reader connection off the caller's thread, then `done`.
+  virtual void read(Read read, Done done) = 0;
+  /// Writes waiting for their batch right now.
+  virtual size_t queued_writes() const = 0;
+};
+
+}  // namespace aexd::store
