@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
-#include "app/process_tuning.h"
 #include "app/server.h"
 #include "domain/audit.h"
+#include "runtime/process_tuning.h"
 #include "store/lists.h"
 #include "store/schema.h"
 #include "store/tables.h"
