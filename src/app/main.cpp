@@ -6,7 +6,7 @@
 #include <map>
 
 #include "aexd_config.h"
-#include "app/process_tuning.h"
+#include "runtime/process_tuning.h"
 #include "app/server.h"
 
 int main(int argc, char** argv) {

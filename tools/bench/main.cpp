@@ -1,5 +1,5 @@
-// aexbench: a ghz-style load generator for aexd, plus the floors (noop call, raw SQLite) the
-// server's figures are compared against. Parses flags, runs one scenario, prints its summary.
+// aexbench: a ghz-style load generator for aexd, plus the noop-call floor the server's figures
+// are compared against. Parses flags, runs one scenario, prints its summary.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -9,9 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "app/process_tuning.h"
 #include "bench/load.h"
-#include "bench/sqlite_floor.h"
+#include "runtime/process_tuning.h"
 
 namespace {
 
@@ -30,12 +29,6 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
 
 bool is_whole_number(const std::string& text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-}
-
-std::string whole(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", v);
-  return buf;
 }
 
 }  // namespace
@@ -77,42 +70,11 @@ int main(int argc, char** argv) {
   app.add_option("--format", format, "summary format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   app.add_flag("--json", json, "same as --format json");
 
-  auto* floor_cmd = app.add_subcommand("sqlite-floor", "raw durable 1 KiB inserts/s with aexd's pragmas");
-  aexd::bench::FloorOptions floor;
-  floor_cmd->add_option("--sync", floor.sync, "synchronous mode, as aexd --sync")
-      ->check(CLI::IsMember({"full", "normal", "off"}))->capture_default_str();
-  floor_cmd->add_option("-n,--rows", floor.rows, "rows per figure")->check(CLI::PositiveNumber)->capture_default_str();
-  floor_cmd->add_option("--batch", floor.batch, "rows per transaction for the batched figure")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  floor_cmd->add_option("--row-bytes", floor.row_bytes, "blob size")->capture_default_str();
-  floor_cmd->add_option("--dir", floor.dir, "directory for the temporary database (default: system temp dir)");
-  floor_cmd->add_option("--format", format, "summary format")->check(CLI::IsMember({"text", "json"}));
-  floor_cmd->add_flag("--json", json, "same as --format json");
   CLI11_PARSE(app, argc, argv);
   if (json) format = "json";
   load.call = calls.at(call_name);
 
   try {
-    if (*floor_cmd) {
-      const auto r = aexd::bench::run_sqlite_floor(floor);
-      if (format == "json") {
-        nlohmann::ordered_json out{{"sync", floor.sync},
-                           {"rowBytes", floor.row_bytes},
-                           {"rows", floor.rows},
-                           {"batch", floor.batch},
-                           {"singleRowsPerSecond", r.single_rows_per_second},
-                           {"batchedRowsPerSecond", r.batched_rows_per_second}};
-        std::printf("%s\n", out.dump(2).c_str());
-      } else {
-        std::printf("sqlite-floor: %zu-byte rows, journal_mode=WAL, synchronous=%s, %llu rows per figure\n",
-                    floor.row_bytes, floor.sync.c_str(), static_cast<unsigned long long>(floor.rows));
-        std::printf("  1 row per transaction:     %s rows/s\n", whole(r.single_rows_per_second).c_str());
-        std::printf("  %llu rows per transaction: %s rows/s\n", static_cast<unsigned long long>(floor.batch),
-                    whole(r.batched_rows_per_second).c_str());
-      }
-      return 0;
-    }
-
     if (!duration.empty()) {
       auto d = parse_duration(duration);
       if (!d || d->count() <= 0) throw CLI::ValidationError("-z", "not a duration: " + duration);

@@ -16,8 +16,8 @@
 
 #include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
-#include "app/process_tuning.h"
 #include "bench/histogram.h"
+#include "runtime/process_tuning.h"
 
 namespace {
 

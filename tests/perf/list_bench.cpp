@@ -1,6 +1,6 @@
 // list_bench: latency of execution lists (a first page and a page deep in the set) for each filter
 // shape, with 1k, 100k and 1M executions in the store, measured through a real in-process server over
-// gRPC and through the store layer alone. Stores are bulk-loaded once and reused from --dir.
+// gRPC and through the SQLite store layer alone. Stores are bulk-loaded once and reused from --dir.
 #include <CLI/CLI.hpp>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
-#include "app/process_tuning.h"
 #include "app/server.h"
 #include "domain/audit.h"
-#include "store/lists.h"
-#include "store/schema.h"
-#include "store/tables.h"
+#include "runtime/process_tuning.h"
+#include "store/sqlite/lists.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/rows.h"
 
 namespace {
 
@@ -95,8 +95,8 @@ Execution make_execution(std::mt19937_64& rng, const std::string& session_id, co
 /// Writes agent, instance, sessions and `count` executions in one transaction through the store's
 /// own insert (so the count triggers run as in the server).
 void bulk_load(const std::string& path, int64_t count) {
-  auto db = store::Connection::open(path, store::Sync::off);
-  store::migrate(*db);
+  auto db = store::sqlite::Connection::open(path, store::sqlite::Sync::off);
+  store::sqlite::migrate(*db);
   db->exec("PRAGMA cache_size=-262144");
   std::mt19937_64 rng(count);
   db->exec("BEGIN");
@@ -104,44 +104,44 @@ void bulk_load(const std::string& path, int64_t count) {
   agent.mutable_metadata()->set_id(new_id(kAgentPrefix));
   agent.mutable_metadata()->set_slug("bench");
   agent.mutable_metadata()->set_owner_scope(res::organization);
-  store::insert(*db, agent);
+  store::sqlite::insert(*db, agent);
   AgentInstance instance;
   instance.mutable_metadata()->set_id(new_id(kInstancePrefix));
   instance.mutable_metadata()->set_slug("bench-default");
   instance.mutable_spec()->set_agent_id(agent.metadata().id());
-  store::insert(*db, instance);
+  store::sqlite::insert(*db, instance);
   std::vector<std::string> sessions;
   for (int64_t i = 0; i < sessions_for(count); ++i) {
     Session s;
     s.mutable_metadata()->set_id(new_id(kSessionPrefix));
     s.mutable_spec()->set_agent_instance_id(instance.metadata().id());
-    store::insert(*db, s);
+    store::sqlite::insert(*db, s);
     sessions.push_back(s.metadata().id());
   }
   for (int64_t i = 0; i < count; ++i) {
     const auto& session_id = sessions[static_cast<size_t>(i) % sessions.size()];
-    store::insert(*db, make_execution(rng, session_id, agent.metadata().id()));
+    store::sqlite::insert(*db, make_execution(rng, session_id, agent.metadata().id()));
   }
   db->exec("COMMIT");
   db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-int64_t count_rows(store::Connection& db) {
+int64_t count_rows(store::sqlite::Connection& db) {
   auto q = db.query("SELECT count(*) FROM executions");
   return q.step() ? q.integer(0) : 0;
 }
 
 /// The id 90% of the way into the shape's matching rows, moved up so that a full page still follows it.
-std::string deep_cursor(store::Connection& db, store::ListQuery<store::ExecutionFilter> query) {
-  const auto count = store::count_statement(query.filter);
+std::string deep_cursor(store::sqlite::Connection& db, store::ListQuery<store::ExecutionFilter> query) {
+  const auto count = store::sqlite::count_statement(query.filter);
   auto c = db.query(count.sql);
-  store::bind_all(c, count.params);
+  store::sqlite::bind_all(c, count.params);
   const int64_t total = c.step() ? c.integer(0) : 0;
   const int64_t offset = std::max<int64_t>(0, std::min(total * 9 / 10, total - query.page_size - 1));
   query.page_size = offset;  // the statement fetches page_size + 1 rows: the last one is at `offset`
-  const auto rows = store::rows_statement(query);
+  const auto rows = store::sqlite::rows_statement(query);
   auto q = db.query(rows.sql);
-  store::bind_all(q, rows.params);
+  store::sqlite::bind_all(q, rows.params);
   std::string id;
   while (q.step()) id = q.text(0);
   return id;
@@ -182,7 +182,7 @@ std::vector<Stats> measure(const std::vector<std::function<void()>>& calls, size
 /// One loaded store with a reader connection and a real server on it.
 struct Target {
   int64_t size = 0;
-  std::unique_ptr<store::Connection> reader;
+  std::unique_ptr<store::sqlite::Connection> reader;
   std::string session_id;  // the session the by-session shape lists
   std::unique_ptr<Server> server;
   std::unique_ptr<exv1::AgentExecutionQueryController::Stub> stub;
@@ -190,8 +190,8 @@ struct Target {
 
 void prepare(const std::string& path, int64_t size) {
   if (std::filesystem::exists(path)) {
-    auto db = store::Connection::open(path, store::Sync::normal);
-    store::migrate(*db);
+    auto db = store::sqlite::Connection::open(path, store::sqlite::Sync::normal);
+    store::sqlite::migrate(*db);
     if (count_rows(*db) == size) return;
   }
   std::filesystem::remove(path);
@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
     t.size = sizes[i];
     const std::string path = dir + "/executions-" + std::to_string(t.size) + ".db";
     prepare(path, t.size);
-    t.reader = store::Connection::open(path, store::Sync::normal);
+    t.reader = store::sqlite::Connection::open(path, store::sqlite::Sync::normal);
     t.reader->exec("PRAGMA query_only=ON");
     auto q = t.reader->query("SELECT id FROM sessions ORDER BY id LIMIT 1 OFFSET ?");
     q.bind(sessions_for(t.size) / 2);
@@ -286,8 +286,8 @@ int main(int argc, char** argv) {
         q.filter.tags = shape.tags;
         if (shape.by_session) q.filter.session_id = t.session_id;
         q.cursor = deep ? deep_cursor(*t.reader, q) : "";
-        entries[i] = store::list(*t.reader, q).rows.size();
-        via_store.push_back([&t, &q] { store::list(*t.reader, q); });
+        entries[i] = store::sqlite::list(*t.reader, q).rows.size();
+        via_store.push_back([&t, &q] { store::sqlite::list(*t.reader, q); });
         via_server.push_back([&t, &q, &shape, n = entries[i]] { call_server(t, shape, q.cursor, n); });
       }
       for (const auto& [via, calls] : {std::pair{"server", &via_server}, std::pair{"store", &via_store}}) {
