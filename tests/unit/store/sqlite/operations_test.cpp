@@ -1,0 +1,107 @@
+#include "store/sqlite/operations.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "domain/audit.h"
+#include "store/sqlite/rows.h"
+#include "unit/temp_db.h"
+
+using namespace aexd;
+
+namespace {
+
+Agent agent_with_slug(const std::string& slug) {
+  Agent a;
+  auto& m = *a.mutable_metadata();
+  m.set_id(new_id(kAgentPrefix));
+  m.set_slug(slug);
+  m.set_owner_scope(res::organization);
+  m.set_org("acme");
+  return a;
+}
+
+Execution execution() {
+  Execution e;
+  e.mutable_metadata()->set_id(new_id(kExecutionPrefix));
+  set_revision(*e.mutable_metadata(), 1);
+  e.mutable_spec()->set_session_id("ses-test");
+  return e;
+}
+
+struct Fixture {
+  test::TempDb temp;
+  std::unique_ptr<store::sqlite::Connection> db = temp.open();
+  std::vector<model::ExecutionChange> changes;
+  store::sqlite::Operations tx{*db, &changes};
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "a slug another agent holds in the scope is ALREADY_EXISTS from the unique index itself") {
+  REQUIRE(tx.insert(agent_with_slug("reviewer")).ok());
+  const auto status = tx.insert(agent_with_slug("reviewer"));  // no check before: the constraint answers
+  CHECK(status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(status.error_message() == "Agent with slug 'reviewer' already exists in this owner scope and org");
+
+  Agent moved = agent_with_slug("other");
+  REQUIRE(tx.insert(moved).ok());
+  Agent renamed = moved;
+  renamed.mutable_metadata()->set_slug("reviewer");
+  CHECK(tx.replace(renamed, moved).error_code() == grpc::StatusCode::ALREADY_EXISTS);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an unreadable row is an INTERNAL status naming it, not an exception") {
+  const std::string id = new_id(kAgentPrefix);
+  db->query("INSERT INTO agents(id, owner_scope, org, slug, body) VALUES(?, 1, 'acme', 'x', x'ffff')").bind(id).run();
+  std::optional<Agent> found;
+  const auto status = tx.find(id, found);
+  CHECK(status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(status.error_message().find(id) != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an absent row is found as nothing, with OK") {
+  std::optional<Execution> found;
+  CHECK(tx.find(new_id(kExecutionPrefix), found).ok());
+  CHECK_FALSE(found);
+  model::SnapshotPtr snapshot;
+  CHECK(tx.find_snapshot(new_id(kExecutionPrefix), snapshot).ok());
+  CHECK_FALSE(snapshot);
+}
+
+TEST_CASE_FIXTURE(Fixture, "execution writes announce the snapshot they stored, and a delete announces null") {
+  Execution e = execution();
+  const auto first = model::make_snapshot(e);
+  REQUIRE(tx.insert(e, first).ok());
+  Execution next = e;
+  next.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
+  set_revision(*next.mutable_metadata(), 2);
+  const auto second = model::make_snapshot(next);
+  REQUIRE(tx.replace_status(next, exv1::EXECUTION_PHASE_UNSPECIFIED, second).ok());
+  REQUIRE(tx.remove(next).ok());
+
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].snapshot == first);
+  CHECK(changes[1].snapshot == second);
+  CHECK(changes[2].id == e.metadata().id());
+  CHECK_FALSE(changes[2].snapshot);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the row stores the bytes of the snapshot it was given") {
+  Execution e = execution();
+  const auto encoded = model::make_snapshot(e);
+  REQUIRE(tx.insert(e, encoded).ok());
+  model::SnapshotPtr stored;
+  REQUIRE(tx.find_snapshot(e.metadata().id(), stored).ok());
+  REQUIRE(stored);
+  CHECK(stored->view() == encoded->view());
+  CHECK(stored->revision == 1);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a reader's operations refuse to write and leave the database unchanged") {
+  store::sqlite::Operations reader(*db, nullptr);
+  CHECK(reader.insert(agent_with_slug("reviewer")).error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_FALSE(store::sqlite::id_by_slug<Agent>(*db, agent_with_slug("reviewer").metadata(), "reviewer"));
+}
