@@ -27,6 +27,17 @@ grpc::Status keep_reference(std::string_view field, std::string* sent, const std
   return *sent == stored ? grpc::Status::OK : errors::invalid(field, "cannot be changed by update");
 }
 
+/// Agents and instances: a delete is refused while sessions use them.
+template <class T>
+grpc::Status check_no_sessions(ResourceContext<T>& ctx) {
+  const std::string& id = ctx.stored->metadata().id();
+  int64_t sessions = 0;
+  auto counted = std::is_same_v<T, Agent> ? ctx.tx.count_sessions_of_agent(id, sessions)
+                                          : ctx.tx.count_sessions_of_instance(id, sessions);
+  if (!counted.ok()) return counted;
+  return check_unused(KindOf<T>::name, id, sessions);
+}
+
 template <class Steps, class T>
 grpc::Status run(store::Tx& tx, const T& request, const google::protobuf::Timestamp& now, T& out) {
   ResourceContext<T> ctx(tx, request, now);
@@ -67,9 +78,7 @@ grpc::Status check_references(store::Reader&, Execution& r, const std::optional<
 template <>
 grpc::Status remove_with_dependents(ResourceContext<Agent>& ctx) {
   const std::string& id = ctx.stored->metadata().id();
-  int64_t sessions = 0;
-  if (auto s = ctx.tx.count_sessions_of_agent(id, sessions); !s.ok()) return s;
-  if (auto s = check_unused("Agent", id, sessions); !s.ok()) return s;
+  if (auto s = check_no_sessions(ctx); !s.ok()) return s;
   std::vector<AgentInstance> instances;
   if (auto s = ctx.tx.instances_of_agent(id, instances); !s.ok()) return s;
   for (const auto& instance : instances)
@@ -80,9 +89,7 @@ grpc::Status remove_with_dependents(ResourceContext<Agent>& ctx) {
 template <>
 grpc::Status remove_with_dependents(ResourceContext<AgentInstance>& ctx) {
   const std::string& id = ctx.stored->metadata().id();
-  int64_t sessions = 0;
-  if (auto s = ctx.tx.count_sessions_of_instance(id, sessions); !s.ok()) return s;
-  if (auto s = check_unused("AgentInstance", id, sessions); !s.ok()) return s;
+  if (auto s = check_no_sessions(ctx); !s.ok()) return s;
   std::optional<Agent> agent;
   if (auto s = ctx.tx.find(ctx.stored->spec().agent_id(), agent); !s.ok()) return s;
   if (agent) {
