@@ -1,6 +1,7 @@
 // What reactors hand their work to, and the two ways a unary call completes: as a write job of the
-// storage (commands) or as a read (queries). Both finish the call from the storage's threads,
-// never from the gRPC thread that started it.
+// storage (commands) or as a read (queries). Both finish the call from the storage's threads; only
+// an answer known at once (refused admission, a bad request, a full queue, a cached get) finishes
+// on the gRPC thread that started it.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("aexd ") + AEXD_VERSION);
   app.add_option("--listen", options.listen, "address to serve gRPC on")->capture_default_str();
   app.add_option("--db", options.db, "SQLite database file (created if missing)")->capture_default_str();
-  const std::map<std::string, aexd::store::sqlite::Sync> syncs{
-      {"full", aexd::store::sqlite::Sync::full}, {"normal", aexd::store::sqlite::Sync::normal}, {"off", aexd::store::sqlite::Sync::off}};
+  using aexd::store::Sync;
+  const std::map<std::string, Sync> syncs{{"full", Sync::full}, {"normal", Sync::normal}, {"off", Sync::off}};
   app.add_option("--sync", options.sync,
                  "durability: full survives power loss, normal (default) survives a process crash")
       ->transform(CLI::CheckedTransformer(syncs, CLI::ignore_case));

@@ -15,8 +15,8 @@
 #include "api/read_through.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
-#include "store/sqlite/connection.h"
 #include "store/storage.h"
+#include "store/sync.h"
 #include "watch/commit_publisher.h"
 #include "watch/execution_cache.h"
 #include "watch/watch_hub.h"
@@ -26,7 +26,7 @@ namespace aexd {
 struct Options {
   std::string listen = "127.0.0.1:7234";
   std::string db = "./aexd.db";
-  store::sqlite::Sync sync = store::sqlite::Sync::normal;
+  store::Sync sync = store::Sync::normal;
   int readers = 0;  // 0: one per core
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;

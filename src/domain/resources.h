@@ -16,6 +16,14 @@ namespace aexd {
 /// The name a resource created without one gets ("" keeps it unnamed).
 template <class T>
 std::string default_name(const std::string& id);
+template <>
+std::string default_name<Agent>(const std::string& id);
+template <>
+std::string default_name<AgentInstance>(const std::string& id);
+template <>
+std::string default_name<Session>(const std::string& id);
+template <>
+std::string default_name<Execution>(const std::string& id);
 
 /// Agents and agent instances: a slug is unique within (owner_scope, org).
 template <class T>

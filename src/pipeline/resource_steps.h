@@ -70,8 +70,11 @@ struct ResolveSlug {
 template <class T>
 grpc::Status slug_holder(store::Reader& db, const res::ApiResourceMetadata& scope, std::string_view slug,
                          std::string& id) {
-  if constexpr (std::is_same_v<T, Agent>) return db.agent_by_slug(scope, slug, id);
-  return db.instance_by_slug(scope, slug, id);
+  if constexpr (std::is_same_v<T, Agent>) {
+    return db.agent_by_slug(scope, slug, id);
+  } else {
+    return db.instance_by_slug(scope, slug, id);
+  }
 }
 
 /// Agents and agent instances: names the holder of a taken slug (the storage's constraint is what
@@ -152,7 +155,7 @@ struct CarryOverStored {
     const auto& old = ctx.stored->metadata();
     if (m.slug().empty()) m.set_slug(old.slug());
     if (m.name().empty()) m.set_name(old.name());
-    *m.mutable_version() = old.version();
+    m.mutable_version()->set_id(old.version().id());  // record_change counts on from the stored revision
     *ctx.resource.mutable_status() = ctx.stored->status();
     record_change(ctx.resource, Changed::spec, ctx.now);
     return grpc::Status::OK;

@@ -32,8 +32,12 @@ template <class T>
 grpc::Status check_no_sessions(ResourceContext<T>& ctx) {
   const std::string& id = ctx.stored->metadata().id();
   int64_t sessions = 0;
-  auto counted = std::is_same_v<T, Agent> ? ctx.tx.count_sessions_of_agent(id, sessions)
-                                          : ctx.tx.count_sessions_of_instance(id, sessions);
+  grpc::Status counted;
+  if constexpr (std::is_same_v<T, Agent>) {
+    counted = ctx.tx.count_sessions_of_agent(id, sessions);
+  } else {
+    counted = ctx.tx.count_sessions_of_instance(id, sessions);
+  }
   if (!counted.ok()) return counted;
   return check_unused(KindOf<T>::name, id, sessions);
 }

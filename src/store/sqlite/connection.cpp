@@ -55,6 +55,7 @@ std::unique_ptr<Connection> Connection::open(const std::string& path, Sync sync)
                                  nullptr);
   std::unique_ptr<Connection> conn(new Connection(db));
   if (rc != SQLITE_OK) conn->fail(rc, "cannot open database " + path);
+  sqlite3_extended_result_codes(db, 1);  // a unique index's violation is told apart from other constraints
   sqlite3_busy_timeout(db, 5000);
   conn->exec("PRAGMA journal_mode=WAL");
   conn->exec(sync == Sync::full     ? "PRAGMA synchronous=FULL"

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "store/sync.h"
+
 namespace aexd::store::sqlite {
 
 struct Error : std::runtime_error {
@@ -20,7 +22,7 @@ struct Error : std::runtime_error {
   int code;
 };
 
-enum class Sync { off, normal, full };
+using store::Sync;
 
 /// Bytes a WAL file keeps on disk once it starts over after a checkpoint; a burst of writes can
 /// grow it well past this while checkpoints lag behind.

@@ -1,6 +1,7 @@
 #include "store/sqlite/operations.h"
 
 #include "domain/errors.h"
+#include "domain/resources.h"
 #include "store/sqlite/lists.h"
 #include "store/sqlite/rows.h"
 
@@ -23,7 +24,7 @@ grpc::Status status_of(const std::exception& e) {
   return {grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what()};
 }
 
-// The only constraints a write can break are the slug indexes: ids are fresh ULIDs.
+// Agents and instances: the unique slug index is what keeps a slug to one holder.
 template <class T>
 grpc::Status Operations::write(const T& resource, auto&& change) {
   if (!changes_) return {grpc::StatusCode::INTERNAL, "storage error: a write on a read-only connection"};
@@ -31,7 +32,7 @@ grpc::Status Operations::write(const T& resource, auto&& change) {
     change();
     return grpc::Status::OK;
   } catch (const Error& e) {
-    if ((e.code & 0xff) != SQLITE_CONSTRAINT) return status_of(e);
+    if (!kSlugUnique<T> || e.code != SQLITE_CONSTRAINT_UNIQUE) return status_of(e);
     return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + resource.metadata().slug() +
                                   "' already exists in this owner scope and org");
   } catch (const std::exception& e) {
