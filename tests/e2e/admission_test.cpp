@@ -1,10 +1,15 @@
 // Load shedding and group commit, seen from real clients.
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
-#include "e2e/watch_client.h"
+#include "support/client.h"
 #include "support/faulty_storage.h"
+#include "support/thread_failures.h"
+#include "support/watch_stream.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -40,10 +45,7 @@ void start_create(exv1::AgentExecutionCommandController::Stub& stub, const Execu
 }
 
 std::string create_agent(TestServer& server) {
-  grpc::ClientContext ctx;
-  Agent agent;
-  REQUIRE(server.agents()->create(&ctx, make_agent("Busy Agent"), &agent).ok());
-  return agent.metadata().id();
+  return must(Client(server.channel()).create(make_agent("Busy Agent"))).metadata().id();
 }
 
 }  // namespace
@@ -114,35 +116,30 @@ TEST_CASE("group commit: every write acknowledged to 64 concurrent writers is th
   const std::string agent_id = create_agent(server);
   std::mutex mutex;
   std::map<std::string, std::string> acknowledged;  // execution id -> revision
+  ThreadFailures failures;  // the writers' failed calls, checked here after they end
   std::vector<std::thread> writers;
   for (int w = 0; w < 64; ++w)
     writers.emplace_back([&] {
-      auto stub = exv1::AgentExecutionCommandController::NewStub(server.channel());
+      Client own(server.channel());
       for (int i = 0; i < 10; ++i) {
-        grpc::ClientContext c1;
-        Execution created;
-        REQUIRE(stub->create(&c1, make_execution_for_agent(agent_id), &created).ok());
-        exv1::AgentExecutionUpdateStatusInput in;
-        in.set_execution_id(created.metadata().id());
-        in.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
-        grpc::ClientContext c2;
-        Execution updated;
-        REQUIRE(stub->updateStatus(&c2, in, &updated).ok());
+        auto created = own.create(make_execution_for_agent(agent_id));
+        if (!failures.ok(created.status(), "create")) return;
+        ExecutionStatus status;
+        status.set_phase(exv1::EXECUTION_IN_PROGRESS);
+        auto updated = own.update_status(created->metadata().id(), status);
+        if (!failures.ok(updated.status(), "updateStatus " + created->metadata().id())) return;
         std::lock_guard lock(mutex);
-        acknowledged[updated.metadata().id()] = updated.metadata().version().id();
+        acknowledged[updated->metadata().id()] = updated->metadata().version().id();
       }
     });
   for (auto& w : writers) w.join();
+  REQUIRE_MESSAGE(failures.empty(), failures.report());
   REQUIRE(acknowledged.size() == 640);
 
   server.restart();
-  auto queries = server.execution_queries();
+  Client api(server.channel());
   for (const auto& [id, revision] : acknowledged) {
-    grpc::ClientContext ctx;
-    exv1::AgentExecutionId request;
-    request.set_value(id);
-    Execution got;
-    REQUIRE(queries->get(&ctx, request, &got).ok());
+    const Execution got = must(api.get<Execution>(id));
     CHECK(got.metadata().version().id() == revision);
     CHECK(got.status().phase() == exv1::EXECUTION_IN_PROGRESS);
   }

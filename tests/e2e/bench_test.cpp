@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "e2e/harness.h"
+#include "support/test_server.h"
 
 using namespace aexd;
 using namespace aexd::test;

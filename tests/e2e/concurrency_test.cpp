@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/client.h"
+#include "support/client.h"
 
 using namespace aexd;
 using namespace aexd::test;

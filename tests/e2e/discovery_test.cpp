@@ -3,7 +3,7 @@
 
 #include <future>
 
-#include "e2e/harness.h"
+#include "support/test_server.h"
 
 using namespace aexd;
 using namespace aexd::test;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "e2e/client.h"
+#include "support/client.h"
 
 using namespace aexd;
 using namespace aexd::test;

@@ -10,7 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/client.h"
+#include "support/client.h"
+#include "support/thread_failures.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -110,9 +111,12 @@ TEST_CASE("gets racing status updates never see a revision go backwards") {
   Client api(server.channel());
   const auto agent = must(api.create(make_agent("Code Reviewer")));
   const auto id = must(api.create(make_execution_for_agent(agent.metadata().id()))).metadata().id();
+  ThreadFailures failures;  // failed calls on the writer and reader threads, checked here after they end
   std::atomic<bool> writing{true};
   std::thread writer([&] {
-    for (int i = 0; i < 300; ++i) must(api.update_status(id, in_progress("step " + std::to_string(i))));
+    for (int i = 0; i < 300; ++i)
+      if (!failures.ok(api.update_status(id, in_progress("step " + std::to_string(i))).status(), "updateStatus"))
+        break;
     writing = false;
   });
   std::vector<std::thread> readers;
@@ -122,13 +126,16 @@ TEST_CASE("gets racing status updates never see a revision go backwards") {
       Client own(server.new_channel());
       long last = 0;
       while (writing) {
-        const long seen = std::stol(must(own.get<Execution>(id)).metadata().version().id());
+        const auto got = own.get<Execution>(id);
+        if (!failures.ok(got.status(), "get")) return;
+        const long seen = std::stol(got->metadata().version().id());
         if (seen < last) ++backwards;
         last = seen;
       }
     });
   writer.join();
   for (auto& t : readers) t.join();
+  REQUIRE_MESSAGE(failures.empty(), failures.report());
   CHECK(backwards == 0);
   CHECK(must(api.get<Execution>(id)).metadata().version().id() == "301");
 }

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/client.h"
+#include "support/client.h"
 #include "support/faulty_storage.h"
 
 using namespace aexd;

@@ -2,7 +2,7 @@
 // phases, revisions), delete, and fields from newer clients surviving the round trip.
 #include <string>
 
-#include "e2e/client.h"
+#include "support/client.h"
 
 using namespace aexd;
 using namespace aexd::test;

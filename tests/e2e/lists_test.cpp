@@ -10,7 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/harness.h"
+#include "support/client.h"
+#include "support/thread_failures.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -46,28 +47,18 @@ struct Tree {
   std::vector<std::string> session_ids;
 };
 
+/// Sessions in these tests belong to an identity account, not an organization.
+Session personal_session(const std::string& instance_id) {
+  return make_session(instance_id, "review session", res::identity_account, "");
+}
+
 Tree make_tree(const TestServer& server, int sessions, const std::string& name = "Lister") {
+  Client api(server.channel());
   Tree tree;
-  grpc::ClientContext c1;
-  Agent agent;
-  REQUIRE_OK(server.agents()->create(&c1, make_agent(name), &agent));
-  tree.agent_id = agent.metadata().id();
-  AgentInstance instance;
-  instance.mutable_metadata()->set_name(name + " main");
-  instance.mutable_metadata()->set_owner_scope(res::organization);
-  instance.mutable_metadata()->set_org("acme");
-  instance.mutable_spec()->set_agent_id(tree.agent_id);
-  grpc::ClientContext c2;
-  REQUIRE_OK(server.instances()->create(&c2, instance, &instance));
-  tree.instance_id = instance.metadata().id();
-  for (int i = 0; i < sessions; ++i) {
-    Session session;
-    session.mutable_metadata()->set_owner_scope(res::identity_account);
-    session.mutable_spec()->set_agent_instance_id(tree.instance_id);
-    grpc::ClientContext c;
-    REQUIRE_OK(server.sessions()->create(&c, session, &session));
-    tree.session_ids.push_back(session.metadata().id());
-  }
+  tree.agent_id = must(api.create(make_agent(name))).metadata().id();
+  tree.instance_id = must(api.create(make_instance(tree.agent_id, name + " main"))).metadata().id();
+  for (int i = 0; i < sessions; ++i)
+    tree.session_ids.push_back(must(api.create(personal_session(tree.instance_id))).metadata().id());
   return tree;
 }
 
@@ -91,34 +82,28 @@ std::vector<std::string> tags_of(int i) {
 std::vector<Created> seed(const TestServer& server, const Tree& tree, int count, int threads = 8) {
   std::vector<std::vector<Created>> per_thread(threads);
   std::vector<std::thread> workers;
-  std::atomic<int> failures{0};
+  ThreadFailures failures;  // the workers' failed calls, checked here after they end
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      auto stub = exv1::AgentExecutionCommandController::NewStub(server.channel());
+      Client own(server.channel());
       for (int i = t; i < count; i += threads) {
         Created c{"", tree.session_ids[i % tree.session_ids.size()], phase_of(i), tags_of(i)};
         Execution request = make_execution_in_session(c.session_id, "run " + std::to_string(i));
         for (const auto& tag : c.tags) request.mutable_metadata()->add_tags(tag);
-        Execution created;
-        grpc::ClientContext ctx;
-        if (!stub->create(&ctx, request, &created).ok()) {
-          ++failures;
-          continue;
-        }
-        c.id = created.metadata().id();
+        const auto created = own.create(request);
+        if (!failures.ok(created.status(), "create")) continue;
+        c.id = created->metadata().id();
         if (c.phase != exv1::EXECUTION_PENDING) {
-          exv1::AgentExecutionUpdateStatusInput input;
-          input.set_execution_id(c.id);
-          input.mutable_status()->set_phase(c.phase);
-          grpc::ClientContext uctx;
-          if (!stub->updateStatus(&uctx, input, &created).ok()) ++failures;
+          ExecutionStatus status;
+          status.set_phase(c.phase);
+          failures.ok(own.update_status(c.id, status).status(), "updateStatus " + c.id);
         }
         per_thread[t].push_back(std::move(c));
       }
     });
   }
   for (auto& w : workers) w.join();
-  REQUIRE(failures.load() == 0);
+  REQUIRE_MESSAGE(failures.empty(), failures.report());
   std::vector<Created> all;
   for (auto& v : per_thread) all.insert(all.end(), v.begin(), v.end());
   return all;
@@ -238,14 +223,14 @@ TEST_CASE("executions created while a client pages through cause no duplicates a
   int inserted = 0;
   std::atomic<bool> stop{false};
   std::set<std::string> added;
+  ThreadFailures failures;  // the writer's failed create, checked here after it ends
   std::thread writer([&] {
-    auto stub = server.executions();
+    Client own(server.channel());
     for (int i = 0; !stop.load(); ++i) {
-      Execution created;
-      grpc::ClientContext ctx;
-      if (!stub->create(&ctx, make_execution_in_session(tree.session_ids[i % 3], "late"), &created).ok()) break;
+      const auto created = own.create(make_execution_in_session(tree.session_ids[i % 3], "late"));
+      if (!failures.ok(created.status(), "create")) break;
       std::lock_guard lock(mutex);
-      added.insert(created.metadata().id());
+      added.insert(created->metadata().id());
       ++inserted;
       changed.notify_all();
     }
@@ -269,6 +254,7 @@ TEST_CASE("executions created while a client pages through cause no duplicates a
   stop = true;
   writer.join();
 
+  CHECK_MESSAGE(failures.empty(), failures.report());
   CHECK(writer_alive);
   CHECK(paged.total_pages.size() >= 15);
   const std::set<std::string> unique(paged.ids.begin(), paged.ids.end());
@@ -353,14 +339,11 @@ TEST_CASE("sessions list newest first by tag and by agent, and getByAgent return
   const Tree a = make_tree(server, 0, "Alpha");
   const Tree b = make_tree(server, 0, "Beta");
   std::vector<std::string> created;  // in creation order
+  Client api(server.channel());
   for (int i = 0; i < 5; ++i) {
-    Session s;
-    s.mutable_metadata()->set_owner_scope(res::identity_account);
+    Session s = personal_session(i < 3 ? a.instance_id : b.instance_id);
     if (i % 2 == 0) s.mutable_metadata()->add_tags("vip");
-    s.mutable_spec()->set_agent_instance_id(i < 3 ? a.instance_id : b.instance_id);
-    grpc::ClientContext ctx;
-    REQUIRE_OK(server.sessions()->create(&ctx, s, &s));
-    created.push_back(s.metadata().id());
+    created.push_back(must(api.create(s)).metadata().id());
   }
   auto queries = server.session_queries();
   const auto ids = [](const sessionv1::SessionList& list) {
@@ -388,13 +371,7 @@ TEST_CASE("sessions list newest first by tag and by agent, and getByAgent return
   CHECK(vip.total_pages() == 2);
   CHECK(next_page_header(c2) == created[2]);
 
-  AgentInstance second;
-  second.mutable_metadata()->set_name("Alpha spare");
-  second.mutable_metadata()->set_owner_scope(res::organization);
-  second.mutable_metadata()->set_org("acme");
-  second.mutable_spec()->set_agent_id(a.agent_id);
-  grpc::ClientContext c3;
-  REQUIRE_OK(server.instances()->create(&c3, second, &second));
+  const AgentInstance second = must(api.create(make_instance(a.agent_id, "Alpha spare")));
   instancev1::GetAgentInstancesByAgentRequest request;
   request.set_agent_id(a.agent_id);
   instancev1::AgentInstanceList instances;

@@ -2,7 +2,7 @@
 // optimistic concurrency and the delete rules between the kinds.
 #include <string>
 
-#include "e2e/client.h"
+#include "support/client.h"
 
 using namespace aexd;
 using namespace aexd::test;

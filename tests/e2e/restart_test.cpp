@@ -2,7 +2,7 @@
 // after it, byte for byte, and later writes continue from the stored state.
 #include <string>
 
-#include "e2e/client.h"
+#include "support/client.h"
 
 using namespace aexd;
 using namespace aexd::test;

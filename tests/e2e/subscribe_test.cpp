@@ -1,48 +1,37 @@
 #include <fstream>
 #include <thread>
 
-#include "e2e/watch_client.h"
+#include "support/client.h"
+#include "support/thread_failures.h"
+#include "support/watch_stream.h"
 
 using namespace aexd;
 using namespace aexd::test;
 
 namespace {
 
+/// A status update to `phase`, with one AI message of `text` followed by `bytes` filler if asked.
+ExecutionStatus status_of(Phase phase, const std::string& text = "", size_t bytes = 0) {
+  ExecutionStatus status;
+  status.set_phase(phase);
+  if (!text.empty() || bytes > 0) {
+    auto* m = status.add_messages();
+    m->set_type(exv1::MESSAGE_AI);
+    m->set_content(text + std::string(bytes, 'x'));
+  }
+  return status;
+}
+
 struct Fixture {
   TestServer server;
-  std::unique_ptr<exv1::AgentExecutionCommandController::Stub> commands = server.executions();
+  Client api{server.channel()};
   std::unique_ptr<exv1::AgentExecutionQueryController::Stub> queries = server.execution_queries();
-  std::string agent_id;
+  std::string agent_id = must(api.create(make_agent("Watcher Agent"))).metadata().id();
 
-  Fixture() {
-    grpc::ClientContext ctx;
-    Agent agent;
-    REQUIRE(server.agents()->create(&ctx, make_agent("Watcher Agent"), &agent).ok());
-    agent_id = agent.metadata().id();
-  }
-
-  Execution create() {
-    grpc::ClientContext ctx;
-    Execution e;
-    auto s = commands->create(&ctx, make_execution_for_agent(agent_id), &e);
-    REQUIRE_MESSAGE(s.ok(), s.error_message());
-    return e;
-  }
+  Execution create() { return must(api.create(make_execution_for_agent(agent_id))); }
 
   Execution push(const std::string& id, Phase phase, const std::string& text = "", size_t bytes = 0) {
-    exv1::AgentExecutionUpdateStatusInput in;
-    in.set_execution_id(id);
-    in.mutable_status()->set_phase(phase);
-    if (!text.empty() || bytes > 0) {
-      auto* m = in.mutable_status()->add_messages();
-      m->set_type(exv1::MESSAGE_AI);
-      m->set_content(text + std::string(bytes, 'x'));
-    }
-    grpc::ClientContext ctx;
-    Execution out;
-    auto s = commands->updateStatus(&ctx, in, &out);
-    REQUIRE_MESSAGE(s.ok(), s.error_message());
-    return out;
+    return must(api.update_status(id, status_of(phase, text, bytes)));
   }
 };
 
@@ -124,22 +113,17 @@ TEST_CASE("subscribe: 1,000 executions each with a watcher, all updated concurre
   std::vector<std::unique_ptr<WatchStream>> watches;
   for (const auto& id : ids) watches.push_back(std::make_unique<WatchStream>(*f.queries, id));
   for (auto& w : watches) REQUIRE(w->wait_for_messages(1));
+  ThreadFailures failures;  // the writers' failed updates, checked here after they end
   std::vector<std::thread> writers;
   for (int t = 0; t < 8; ++t)
     writers.emplace_back([&, t] {
-      auto stub = exv1::AgentExecutionCommandController::NewStub(f.server.new_channel());
-      for (size_t i = t; i < ids.size(); i += 8) {
-        for (Phase p : {exv1::EXECUTION_IN_PROGRESS, exv1::EXECUTION_COMPLETED}) {
-          exv1::AgentExecutionUpdateStatusInput in;
-          in.set_execution_id(ids[i]);
-          in.mutable_status()->set_phase(p);
-          grpc::ClientContext ctx;
-          Execution out;
-          CHECK(stub->updateStatus(&ctx, in, &out).ok());
-        }
-      }
+      Client own(f.server.new_channel());
+      for (size_t i = t; i < ids.size(); i += 8)
+        for (Phase p : {exv1::EXECUTION_IN_PROGRESS, exv1::EXECUTION_COMPLETED})
+          failures.ok(own.update_status(ids[i], status_of(p)).status(), "updateStatus " + ids[i]);
     });
   for (auto& w : writers) w.join();
+  CHECK_MESSAGE(failures.empty(), failures.report());
   for (auto& w : watches) {
     REQUIRE(w->wait_done().ok());
     check_increasing_and_terminal(w->received(), 3);
@@ -230,20 +214,9 @@ TEST_CASE("subscribe: deleting the watched execution, or its session, ends the s
   auto e = f.create();
   WatchStream watch(*f.queries, e.metadata().id());
   REQUIRE(watch.wait_for_messages(1));
-  grpc::ClientContext ctx;
-  Execution deleted;
 
-  SUBCASE("the execution") {
-    res::ApiResourceId id;
-    id.set_value(e.metadata().id());
-    REQUIRE(f.commands->delete_(&ctx, id, &deleted).ok());
-  }
-  SUBCASE("its session") {
-    sessionv1::SessionId id;
-    id.set_value(e.spec().session_id());
-    Session session;
-    REQUIRE(f.server.sessions()->delete_(&ctx, id, &session).ok());
-  }
+  SUBCASE("the execution") { must(f.api.remove<Execution>(e.metadata().id())); }
+  SUBCASE("its session") { must(f.api.remove<Session>(e.spec().session_id())); }
   CHECK(watch.wait_done().error_code() == grpc::StatusCode::NOT_FOUND);
 }
 
@@ -251,9 +224,13 @@ TEST_CASE("subscribe: racing with the final updateStatus never misses the final 
   Fixture f;
   for (int trial = 0; trial < 1000; ++trial) {
     auto e = f.create();
-    std::thread finisher([&] { f.push(e.metadata().id(), exv1::EXECUTION_COMPLETED); });
+    // The update's answer is checked here: no assertion runs on the finisher thread.
+    Result<Execution> finished = grpc::Status(grpc::StatusCode::UNKNOWN, "not run");
+    std::thread finisher(
+        [&] { finished = f.api.update_status(e.metadata().id(), status_of(exv1::EXECUTION_COMPLETED)); });
     WatchStream watch(*f.queries, e.metadata().id());
     finisher.join();
+    REQUIRE_MESSAGE(finished.ok(), describe(finished.status()));
     REQUIRE(watch.wait_done().ok());
     auto got = watch.received();
     REQUIRE(!got.empty());

@@ -11,7 +11,7 @@
 
 using namespace aexd;
 using namespace aexd::pipeline;
-using aexd::test::StoreFixture;
+using namespace aexd::test;
 using google::protobuf::util::MessageDifferencer;
 
 namespace {
@@ -48,19 +48,19 @@ TEST_CASE("the create pipeline runs the steps of API.md in their order") {
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints rejects a bad field by its path") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.mutable_spec()->clear_message();
   CHECK(names_field(ValidateFieldConstraints{}.run(ctx), "spec.message"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints rejects a wrong kind") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.set_kind("Agent");
   CHECK(names_field(ValidateFieldConstraints{}.run(ctx), "kind"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints fills in empty constants") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   REQUIRE(ValidateFieldConstraints{}.run(ctx).ok());
   CHECK(ctx.resource.api_version() == "agentic.stigmer.ai/v1");
   CHECK(ctx.resource.kind() == "AgentExecution");
@@ -69,7 +69,7 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateFieldConstraints fills in empty constan
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in session mode fills spec.agent_id from the session") {
   const Agent a = agent();
   const Session s = session(instance(a));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   REQUIRE(ValidateSessionOrAgent{}.run(ctx).ok());
   CHECK(ctx.resource.spec().agent_id() == a.metadata().id());
   REQUIRE(ctx.session);
@@ -80,7 +80,7 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in session mode fills sp
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent accepts a session-mode agent_id that matches the session") {
   const Agent a = agent();
   const Session s = session(instance(a));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   ctx.resource.mutable_spec()->set_agent_id(a.metadata().id());
   CHECK(ValidateSessionOrAgent{}.run(ctx).ok());
 }
@@ -88,20 +88,20 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent accepts a session-mode a
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent rejects a session-mode agent_id the session does not run") {
   const Session s = session(instance(agent()));
   const Agent other = agent("Other Agent");
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   ctx.resource.mutable_spec()->set_agent_id(other.metadata().id());
   CHECK(names_field(ValidateSessionOrAgent{}.run(ctx), "spec.agent_id"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent is NOT_FOUND naming an unknown session") {
   const std::string missing = new_id(kSessionPrefix);
-  Ctx ctx(tx, execution_in_session(missing), now());
+  Ctx ctx(tx, make_execution_in_session(missing), now());
   CHECK(mentions(ValidateSessionOrAgent{}.run(ctx), grpc::StatusCode::NOT_FOUND, "Session " + missing));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in agent mode loads the agent") {
   const Agent a = agent();
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(ValidateSessionOrAgent{}.run(ctx).ok());
   REQUIRE(ctx.agent);
   CHECK(MessageDifferencer::Equals(*ctx.agent, a));
@@ -110,24 +110,24 @@ TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent in agent mode loads the 
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent is NOT_FOUND naming an unknown agent") {
   const std::string missing = new_id(kAgentPrefix);
-  Ctx ctx(tx, execution_for_agent(missing), now());
+  Ctx ctx(tx, make_execution_for_agent(missing), now());
   CHECK(mentions(ValidateSessionOrAgent{}.run(ctx), grpc::StatusCode::NOT_FOUND, "Agent " + missing));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ValidateSessionOrAgent needs a session_id or an agent_id") {
-  Ctx ctx(tx, execution_for_agent(""), now());
+  Ctx ctx(tx, make_execution_for_agent(""), now());
   CHECK(names_field(ValidateSessionOrAgent{}.run(ctx), "spec.session_id"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug derives an empty slug from the name") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_name("Nightly Review #3");
   REQUIRE(ResolveSlug{}.run(ctx).ok());
   CHECK(ctx.resource.metadata().slug() == "nightly-review-3");
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug keeps a well-formed client slug") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_name("Nightly Review");
   ctx.resource.mutable_metadata()->set_slug("nightly-2");
   REQUIRE(ResolveSlug{}.run(ctx).ok());
@@ -135,14 +135,14 @@ TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug keeps a well-formed client slug") {
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "ResolveSlug rejects a malformed client slug by its path") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.mutable_metadata()->set_slug("Not A Slug");
   CHECK(names_field(ResolveSlug{}.run(ctx), "metadata.slug"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState gives a fresh execution id and ignores the client's") {
   const Agent a = agent();
-  Execution request = execution_for_agent(a.metadata().id());
+  Execution request = make_execution_for_agent(a.metadata().id());
   request.mutable_metadata()->set_id("aex-chosen-by-client");
   Ctx ctx(tx, request, now());
   REQUIRE(UpToBuild::run(ctx).ok());
@@ -150,7 +150,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState gives a fresh execution id and ig
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState names an unnamed execution after its id") {
-  Ctx ctx(tx, execution_for_agent(agent().metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(agent().metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   const auto& m = ctx.resource.metadata();
   CHECK(m.name() == m.id());
@@ -158,7 +158,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState names an unnamed execution after 
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState keeps the client's name and the slug derived from it") {
-  Execution request = execution_for_agent(agent().metadata().id());
+  Execution request = make_execution_for_agent(agent().metadata().id());
   request.mutable_metadata()->set_name("Nightly Review");
   Ctx ctx(tx, request, now());
   REQUIRE(UpToBuild::run(ctx).ok());
@@ -167,7 +167,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState keeps the client's name and the s
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "BuildNewState clears the client status and stamps the create audit at revision 1") {
-  Execution request = execution_for_agent(agent().metadata().id());
+  Execution request = make_execution_for_agent(agent().metadata().id());
   request.mutable_status()->set_phase(exv1::EXECUTION_COMPLETED);
   request.mutable_status()->set_error("forged");
   request.mutable_status()->mutable_audit()->mutable_spec_audit()->mutable_created_by()->set_id("mallory");
@@ -189,7 +189,7 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState clears the client status and stam
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded creates the default instance and records it on the agent") {
   const Agent a = agent("Code Reviewer", res::organization, "acme");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
 
@@ -215,12 +215,12 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded creates the defau
 TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded reuses an agent's existing default instance") {
   const Agent a = agent();
   Execution first;
-  REQUIRE(create_execution(tx, execution_for_agent(a.metadata().id()), first).ok());
+  REQUIRE(create_execution(tx, make_execution_for_agent(a.metadata().id()), first).ok());
   const auto recorded = store::sqlite::load<Agent>(*db, a.metadata().id());
   REQUIRE(recorded);
   REQUIRE(rows("agent_instances") == 1);
 
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
   CHECK(rows("agent_instances") == 1);
@@ -230,7 +230,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded reuses an agent's
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded does nothing in session mode") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(CreateDefaultInstanceIfNeeded{}.run(ctx).ok());
   CHECK(rows("agent_instances") == 1);
@@ -239,7 +239,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded does nothing in s
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an organization session for an org-scoped agent") {
   const Agent a = agent("Code Reviewer", res::organization, "acme");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
 
@@ -257,7 +257,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an organization s
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an identity_account session for a platform agent") {
   const Agent a = agent("Platform Helper", res::platform, "");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
   const auto s = store::sqlite::load<Session>(*db, ctx.resource.spec().session_id());
@@ -268,7 +268,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded creates an identity_accou
 
 TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded does nothing in session mode") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToDefaultInstance::run(ctx).ok());
   REQUIRE(CreateSessionIfNeeded{}.run(ctx).ok());
   CHECK(rows("sessions") == 1);
@@ -276,7 +276,7 @@ TEST_CASE_FIXTURE(StoreFixture, "CreateSessionIfNeeded does nothing in session m
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "SetInitialPhase starts the execution pending") {
-  Ctx ctx(tx, execution_for_agent("agt-any"), now());
+  Ctx ctx(tx, make_execution_for_agent("agt-any"), now());
   ctx.resource.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
   REQUIRE(SetInitialPhase{}.run(ctx).ok());
   CHECK(ctx.resource.status().phase() == exv1::EXECUTION_PENDING);
@@ -284,7 +284,7 @@ TEST_CASE_FIXTURE(StoreFixture, "SetInitialPhase starts the execution pending") 
 
 TEST_CASE_FIXTURE(StoreFixture, "Persist stores a new execution and records it as changed") {
   const Session s = session(instance(agent()));
-  Ctx ctx(tx, execution_in_session(s.metadata().id()), now());
+  Ctx ctx(tx, make_execution_in_session(s.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
   REQUIRE(Persist{}.run(ctx).ok());
   const auto stored = store::sqlite::load<Execution>(*db, ctx.resource.metadata().id());
@@ -301,7 +301,7 @@ TEST_CASE_FIXTURE(StoreFixture, "Persist stores a new execution and records it a
 TEST_CASE_FIXTURE(StoreFixture, "Persist replaces the stored row when the context has one") {
   const Session s = session(instance(agent()));
   Execution created;
-  REQUIRE(create_execution(tx, execution_in_session(s.metadata().id()), created).ok());
+  REQUIRE(create_execution(tx, make_execution_in_session(s.metadata().id()), created).ok());
   Ctx ctx(tx, created, now());
   ctx.stored = created;
   ctx.resource.mutable_spec()->set_message("changed");
@@ -314,7 +314,7 @@ TEST_CASE_FIXTURE(StoreFixture, "create in session mode stores a pending executi
   const Agent a = agent();
   const Session s = session(instance(a));
   Execution out;
-  const auto status = create_execution(tx, execution_in_session(s.metadata().id()), out);
+  const auto status = create_execution(tx, make_execution_in_session(s.metadata().id()), out);
   REQUIRE_MESSAGE(status.ok(), status.error_message());
   CHECK(is_id(out.metadata().id(), kExecutionPrefix));
   CHECK(out.spec().session_id() == s.metadata().id());
@@ -329,7 +329,7 @@ TEST_CASE_FIXTURE(StoreFixture, "create in session mode stores a pending executi
 TEST_CASE_FIXTURE(StoreFixture, "create in agent mode makes the default instance and a session, then the execution") {
   const Agent a = agent();
   Execution out;
-  const auto status = create_execution(tx, execution_for_agent(a.metadata().id()), out);
+  const auto status = create_execution(tx, make_execution_for_agent(a.metadata().id()), out);
   REQUIRE_MESSAGE(status.ok(), status.error_message());
   CHECK(out.status().phase() == exv1::EXECUTION_PENDING);
   CHECK(out.spec().agent_id() == a.metadata().id());
@@ -345,8 +345,8 @@ TEST_CASE_FIXTURE(StoreFixture, "create in agent mode makes the default instance
 TEST_CASE_FIXTURE(StoreFixture, "a second agent-mode create reuses the default instance with a new session") {
   const Agent a = agent();
   Execution first, second;
-  REQUIRE(create_execution(tx, execution_for_agent(a.metadata().id()), first).ok());
-  REQUIRE(create_execution(tx, execution_for_agent(a.metadata().id()), second).ok());
+  REQUIRE(create_execution(tx, make_execution_for_agent(a.metadata().id()), first).ok());
+  REQUIRE(create_execution(tx, make_execution_for_agent(a.metadata().id()), second).ok());
   CHECK(rows("agent_instances") == 1);
   CHECK(rows("sessions") == 2);
   CHECK(second.spec().session_id() != first.spec().session_id());
@@ -358,7 +358,7 @@ TEST_CASE_FIXTURE(StoreFixture, "a second agent-mode create reuses the default i
 TEST_CASE_FIXTURE(StoreFixture, "a failure after Persist rolls back the default instance, the session and the execution") {
   const Agent a = agent();
   db->exec("BEGIN IMMEDIATE");
-  Ctx ctx(tx, execution_for_agent(a.metadata().id()), now());
+  Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   const auto status = CreateExecution::then<FailAfterWrites>::run(ctx);
   CHECK(rows("executions") == 1);  // the failure comes after the writes, so rollback is what undoes them
   db->exec("ROLLBACK");
@@ -371,7 +371,7 @@ TEST_CASE_FIXTURE(StoreFixture, "a failure after Persist rolls back the default 
 
 TEST_CASE_FIXTURE(StoreFixture, "a create for an unknown agent writes nothing") {
   Execution out;
-  const auto status = create_execution(tx, execution_for_agent(new_id(kAgentPrefix)), out);
+  const auto status = create_execution(tx, make_execution_for_agent(new_id(kAgentPrefix)), out);
   CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(rows("agent_instances") == 0);
   CHECK(rows("sessions") == 0);
@@ -392,7 +392,7 @@ exv1::AgentExecutionUpdateStatusInput status_input(const std::string& id, Phase 
 
 TEST_CASE_FIXTURE(StoreFixture, "update_status merges, bumps the revision, stamps the status audit and announces it") {
   Execution created;
-  REQUIRE(create_execution(tx, execution_for_agent(agent().metadata().id()), created).ok());
+  REQUIRE(create_execution(tx, make_execution_for_agent(agent().metadata().id()), created).ok());
   changes.clear();
   auto input = status_input(created.metadata().id(), exv1::EXECUTION_IN_PROGRESS);
   input.mutable_status()->set_started_at("2025-01-01T00:00:00Z");
@@ -420,7 +420,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update_status of an unknown execution is NOT_FO
 
 TEST_CASE_FIXTURE(StoreFixture, "update_status out of a terminal phase is FAILED_PRECONDITION and stores nothing") {
   Execution created, done;
-  REQUIRE(create_execution(tx, execution_for_agent(agent().metadata().id()), created).ok());
+  REQUIRE(create_execution(tx, make_execution_for_agent(agent().metadata().id()), created).ok());
   REQUIRE(update_status(tx, status_input(created.metadata().id(), exv1::EXECUTION_COMPLETED), done).ok());
   changes.clear();
   Execution out;

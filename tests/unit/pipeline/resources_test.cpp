@@ -9,7 +9,7 @@
 #include "unit/pipeline/fixture.h"
 
 using namespace aexd;
-using aexd::test::StoreFixture;
+using namespace aexd::test;
 using google::protobuf::util::MessageDifferencer;
 
 namespace {
@@ -21,7 +21,7 @@ bool has(const grpc::Status& status, grpc::StatusCode code, const std::string& t
 }  // namespace
 
 TEST_CASE_FIXTURE(StoreFixture, "create gives a fresh id, constants, derived slug, create audit and revision 1") {
-  Agent request = agent_request("Code Reviewer");
+  Agent request = make_agent("Code Reviewer");
   request.mutable_metadata()->set_id("agt-chosen-by-client");
   request.mutable_status()->set_default_instance_id("ain-forged");
   Agent out;
@@ -41,7 +41,7 @@ TEST_CASE_FIXTURE(StoreFixture, "create gives a fresh id, constants, derived slu
 TEST_CASE_FIXTURE(StoreFixture, "creating an agent with a slug taken in the same scope and org is ALREADY_EXISTS") {
   const Agent first = agent("Code Reviewer");
   Agent out;
-  Agent request = agent_request("Another Name");
+  Agent request = make_agent("Another Name");
   request.mutable_metadata()->set_slug("code-reviewer");
   const auto status = pipeline::create(tx, request, out);
   CHECK(has(status, grpc::StatusCode::ALREADY_EXISTS, "code-reviewer"));
@@ -51,8 +51,8 @@ TEST_CASE_FIXTURE(StoreFixture, "creating an agent with a slug taken in the same
 TEST_CASE_FIXTURE(StoreFixture, "the same agent slug is free in another org and in another owner scope") {
   agent("Code Reviewer", res::organization, "acme");
   Agent other_org, platform;
-  CHECK(pipeline::create(tx, agent_request("Code Reviewer", res::organization, "globex"), other_org).ok());
-  CHECK(pipeline::create(tx, agent_request("Code Reviewer", res::platform, "acme"), platform).ok());
+  CHECK(pipeline::create(tx, make_agent("Code Reviewer", res::organization, "globex"), other_org).ok());
+  CHECK(pipeline::create(tx, make_agent("Code Reviewer", res::platform, "acme"), platform).ok());
   CHECK(rows("agents") == 3);
 }
 
@@ -60,14 +60,14 @@ TEST_CASE_FIXTURE(StoreFixture, "creating an agent instance with a taken slug is
   const Agent a = agent();
   instance(a, "prod");
   AgentInstance out;
-  CHECK(has(pipeline::create(tx, instance_request(a, "prod"), out), grpc::StatusCode::ALREADY_EXISTS, "prod"));
+  CHECK(has(pipeline::create(tx, make_instance(a.metadata().id(), "prod"), out), grpc::StatusCode::ALREADY_EXISTS, "prod"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "an agent instance for an unknown agent is NOT_FOUND") {
-  Agent ghost = agent_request();
+  Agent ghost = make_agent();
   ghost.mutable_metadata()->set_id(new_id(kAgentPrefix));
   AgentInstance out;
-  CHECK(has(pipeline::create(tx, instance_request(ghost), out), grpc::StatusCode::NOT_FOUND,
+  CHECK(has(pipeline::create(tx, make_instance(ghost.metadata().id()), out), grpc::StatusCode::NOT_FOUND,
             "Agent " + ghost.metadata().id()));
 }
 
@@ -75,25 +75,27 @@ TEST_CASE_FIXTURE(StoreFixture, "a session on an unknown agent instance is NOT_F
   AgentInstance ghost;
   ghost.mutable_metadata()->set_id(new_id(kInstancePrefix));
   Session out;
-  CHECK(has(pipeline::create(tx, session_request(ghost), out), grpc::StatusCode::NOT_FOUND,
+  CHECK(has(pipeline::create(tx, make_session(ghost.metadata().id()), out), grpc::StatusCode::NOT_FOUND,
             "AgentInstance " + ghost.metadata().id()));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "sessions are not slug-unique and an unnamed one is named after its id") {
   const AgentInstance i = instance(agent());
-  Session request = session_request(i);
+  Session request = make_session(i.metadata().id());
   request.mutable_metadata()->set_name("Daily");
   Session first, second, unnamed;
   REQUIRE(pipeline::create(tx, request, first).ok());
   REQUIRE(pipeline::create(tx, request, second).ok());
   CHECK(first.metadata().slug() == second.metadata().slug());
-  REQUIRE(pipeline::create(tx, session_request(i), unnamed).ok());
+  Session without_name = make_session(i.metadata().id());
+  without_name.mutable_metadata()->clear_name();
+  REQUIRE(pipeline::create(tx, without_name, unnamed).ok());
   CHECK(unnamed.metadata().name() == "session-" + unnamed.metadata().id().substr(4));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "apply with the id of an existing agent updates it") {
   const Agent a = agent();
-  Agent request = agent_request("Code Reviewer");
+  Agent request = make_agent("Code Reviewer");
   request.mutable_metadata()->set_id(a.metadata().id());
   request.mutable_spec()->set_description("now with a description");
   Agent out;
@@ -106,7 +108,7 @@ TEST_CASE_FIXTURE(StoreFixture, "apply with the id of an existing agent updates 
 
 TEST_CASE_FIXTURE(StoreFixture, "apply without an id updates the agent holding the same slug in the scope and org") {
   const Agent a = agent("Code Reviewer");
-  Agent request = agent_request("Code Reviewer");
+  Agent request = make_agent("Code Reviewer");
   request.mutable_spec()->set_instructions("Review only the tests, please.");
   Agent out;
   REQUIRE(pipeline::apply(tx, request, out).ok());
@@ -119,7 +121,7 @@ TEST_CASE_FIXTURE(StoreFixture, "apply without an id updates the agent holding t
 TEST_CASE_FIXTURE(StoreFixture, "apply of an agent instance by slug updates the holder") {
   const Agent a = agent();
   const AgentInstance i = instance(a, "prod");
-  AgentInstance request = instance_request(a, "prod");
+  AgentInstance request = make_instance(a.metadata().id(), "prod");
   request.mutable_spec()->set_description("production");
   AgentInstance out;
   REQUIRE(pipeline::apply(tx, request, out).ok());
@@ -130,7 +132,7 @@ TEST_CASE_FIXTURE(StoreFixture, "apply of an agent instance by slug updates the 
 
 TEST_CASE_FIXTURE(StoreFixture, "apply creates when neither id nor slug names an existing resource") {
   agent("Code Reviewer");
-  Agent request = agent_request("Code Reviewer", res::organization, "globex");
+  Agent request = make_agent("Code Reviewer", res::organization, "globex");
   request.mutable_metadata()->set_id(new_id(kAgentPrefix));
   Agent out;
   REQUIRE(pipeline::apply(tx, request, out).ok());
@@ -143,7 +145,7 @@ TEST_CASE_FIXTURE(StoreFixture, "apply of a session without a known id creates a
   const AgentInstance i = instance(agent());
   const Session s = session(i);
   Session out;
-  REQUIRE(pipeline::apply(tx, session_request(i), out).ok());
+  REQUIRE(pipeline::apply(tx, make_session(i.metadata().id()), out).ok());
   CHECK(out.metadata().id() != s.metadata().id());
   CHECK(out.status().audit().spec_audit().event() == "created");
   CHECK(rows("sessions") == 2);
@@ -152,11 +154,11 @@ TEST_CASE_FIXTURE(StoreFixture, "apply of a session without a known id creates a
 TEST_CASE_FIXTURE(StoreFixture, "update replaces the spec and keeps id, create audit and status") {
   const Agent a = agent();
   Execution e;
-  REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), e).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_for_agent(a.metadata().id()), e).ok());
   const Agent stored = *store::sqlite::load<Agent>(*db, a.metadata().id());
   REQUIRE_FALSE(stored.status().default_instance_id().empty());
 
-  Agent request = agent_request("Code Reviewer");
+  Agent request = make_agent("Code Reviewer");
   request.mutable_metadata()->set_id(a.metadata().id());
   request.mutable_spec()->set_instructions("Completely new instructions.");
   request.mutable_status()->set_default_instance_id("ain-forged");
@@ -176,11 +178,12 @@ TEST_CASE_FIXTURE(StoreFixture, "update replaces the spec and keeps id, create a
 
 TEST_CASE_FIXTURE(StoreFixture, "update of a session without name or slug keeps the stored ones") {
   const AgentInstance i = instance(agent());
-  Session request = session_request(i);
+  Session request = make_session(i.metadata().id());
   request.mutable_metadata()->set_name("Daily Triage");
   Session created;
   REQUIRE(pipeline::create(tx, request, created).ok());
-  Session change = session_request(i);
+  Session change = make_session(i.metadata().id());
+  change.mutable_metadata()->clear_name();
   change.mutable_metadata()->set_id(created.metadata().id());
   change.mutable_spec()->set_subject("weekly");
   Session out;
@@ -192,7 +195,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update of a session without name or slug keeps 
 
 TEST_CASE_FIXTURE(StoreFixture, "update with a new name keeps the stored slug") {
   const Agent a = agent("Code Reviewer");
-  Agent request = agent_request("Renamed Reviewer");
+  Agent request = make_agent("Renamed Reviewer");
   request.mutable_metadata()->set_id(a.metadata().id());
   Agent out;
   REQUIRE(pipeline::update(tx, request, out).ok());
@@ -201,7 +204,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update with a new name keeps the stored slug") 
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "update of a missing resource is NOT_FOUND and without an id INVALID_ARGUMENT") {
-  Agent request = agent_request();
+  Agent request = make_agent();
   Agent out;
   CHECK(has(pipeline::update(tx, request, out), grpc::StatusCode::INVALID_ARGUMENT, "metadata.id: "));
   request.mutable_metadata()->set_id(new_id(kAgentPrefix));
@@ -210,7 +213,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update of a missing resource is NOT_FOUND and w
 
 TEST_CASE_FIXTURE(StoreFixture, "update naming a stale revision is ABORTED and changes nothing") {
   const Agent a = agent();
-  Agent request = agent_request();
+  Agent request = make_agent();
   request.mutable_metadata()->set_id(a.metadata().id());
   request.mutable_spec()->set_description("first");
   Agent v2;
@@ -225,7 +228,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update naming a stale revision is ABORTED and c
 
 TEST_CASE_FIXTURE(StoreFixture, "update naming the current revision succeeds") {
   const Agent a = agent();
-  Agent request = agent_request();
+  Agent request = make_agent();
   request.mutable_metadata()->set_id(a.metadata().id());
   request.mutable_metadata()->mutable_version()->set_id(a.metadata().version().id());
   Agent out;
@@ -236,7 +239,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update naming the current revision succeeds") {
 TEST_CASE_FIXTURE(StoreFixture, "update to a slug another agent holds is ALREADY_EXISTS") {
   agent("Code Reviewer");
   const Agent b = agent("Bug Hunter");
-  Agent request = agent_request("Bug Hunter");
+  Agent request = make_agent("Bug Hunter");
   request.mutable_metadata()->set_id(b.metadata().id());
   request.mutable_metadata()->set_slug("code-reviewer");
   Agent out;
@@ -246,7 +249,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update to a slug another agent holds is ALREADY
 TEST_CASE_FIXTURE(StoreFixture, "update cannot move an agent instance to another agent") {
   const Agent a = agent("Code Reviewer");
   const Agent b = agent("Bug Hunter");
-  AgentInstance request = instance_request(a);
+  AgentInstance request = make_instance(a.metadata().id());
   request.mutable_metadata()->set_id(instance(a).metadata().id());
   request.mutable_spec()->set_agent_id(b.metadata().id());
   AgentInstance out;
@@ -255,7 +258,7 @@ TEST_CASE_FIXTURE(StoreFixture, "update cannot move an agent instance to another
 
 TEST_CASE_FIXTURE(StoreFixture, "update of an execution keeps its session, agent and status, and announces it") {
   Execution e;
-  REQUIRE(pipeline::create_execution(tx, execution_for_agent(agent().metadata().id()), e).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_for_agent(agent().metadata().id()), e).ok());
   changes.clear();
   Execution request;
   request.mutable_metadata()->set_id(e.metadata().id());
@@ -322,7 +325,7 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting an agent without sessions also deletes
 TEST_CASE_FIXTURE(StoreFixture, "deleting an agent's default instance clears it on the agent") {
   const Agent a = agent();
   Execution e;
-  REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), e).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_for_agent(a.metadata().id()), e).ok());
   Session deleted_session;
   REQUIRE(pipeline::remove(tx, e.spec().session_id(), deleted_session).ok());
   const std::string default_id = store::sqlite::load<Agent>(*db, a.metadata().id())->status().default_instance_id();
@@ -332,7 +335,7 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting an agent's default instance clears it 
   CHECK(agent_now->status().default_instance_id().empty());
 
   Execution again;
-  REQUIRE(pipeline::create_execution(tx, execution_for_agent(a.metadata().id()), again).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_for_agent(a.metadata().id()), again).ok());
   CHECK(store::sqlite::load<Agent>(*db, a.metadata().id())->status().default_instance_id() != default_id);
 }
 
@@ -340,9 +343,9 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting a session deletes its executions and a
   const Session s = session(instance(agent()));
   const Session kept = session(instance(agent("Bug Hunter"), "hunter-prod"));
   Execution e1, e2, other;
-  REQUIRE(pipeline::create_execution(tx, execution_in_session(s.metadata().id()), e1).ok());
-  REQUIRE(pipeline::create_execution(tx, execution_in_session(s.metadata().id()), e2).ok());
-  REQUIRE(pipeline::create_execution(tx, execution_in_session(kept.metadata().id()), other).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_in_session(s.metadata().id()), e1).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_in_session(s.metadata().id()), e2).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_in_session(kept.metadata().id()), other).ok());
   changes.clear();
   Session out;
   REQUIRE(pipeline::remove(tx, s.metadata().id(), out).ok());
@@ -358,7 +361,7 @@ TEST_CASE_FIXTURE(StoreFixture, "deleting a session deletes its executions and a
 
 TEST_CASE_FIXTURE(StoreFixture, "deleting an execution announces it as deleted") {
   Execution e;
-  REQUIRE(pipeline::create_execution(tx, execution_for_agent(agent().metadata().id()), e).ok());
+  REQUIRE(pipeline::create_execution(tx, make_execution_for_agent(agent().metadata().id()), e).ok());
   changes.clear();
   Execution out;
   REQUIRE(pipeline::remove(tx, e.metadata().id(), out).ok());

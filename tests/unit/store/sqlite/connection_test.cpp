@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "unit/temp_db.h"
+#include "support/temp_db.h"
 
 using namespace aexd;
 

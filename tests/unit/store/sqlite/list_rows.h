@@ -12,7 +12,7 @@
 #include "domain/types.h"
 #include "store/sqlite/operations.h"
 #include "store/sqlite/rows.h"
-#include "unit/temp_db.h"
+#include "support/temp_db.h"
 
 namespace aexd::test {
 

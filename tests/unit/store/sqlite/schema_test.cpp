@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "unit/temp_db.h"
+#include "support/temp_db.h"
 
 using namespace aexd;
 using aexd::test::TempDb;

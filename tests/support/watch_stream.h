@@ -12,7 +12,7 @@
 
 #include "domain/audit.h"
 #include "domain/status.h"
-#include "e2e/harness.h"
+#include "support/test_server.h"
 
 namespace aexd::test {
 

@@ -1,5 +1,5 @@
-// A typed test client over the real stubs (one call = one context with a deadline), request builders
-// for every kind, and read-only row counts straight from the server's database file.
+// A typed test client over the real stubs (one call = one context with a deadline), a session chain
+// built through it, and read-only row counts straight from the server's database file.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -13,7 +13,8 @@
 #include <string>
 
 #include "domain/result.h"
-#include "e2e/harness.h"
+#include "support/requests.h"
+#include "support/test_server.h"
 
 namespace aexd::test {
 
@@ -91,6 +92,36 @@ class Client {
       return commands<Execution>()->updateStatus(c, input, out);
     });
   }
+  Result<Execution> cancel(const std::string& execution_id, const std::string& reason) const {
+    exv1::CancelAgentExecutionInput input;
+    input.set_id(execution_id);
+    input.set_reason(reason);
+    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
+      return commands<Execution>()->cancel(c, input, out);
+    });
+  }
+  Result<Execution> terminate(const std::string& execution_id, const std::string& reason) const {
+    exv1::TerminateAgentExecutionInput input;
+    input.set_id(execution_id);
+    input.set_reason(reason);
+    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
+      return commands<Execution>()->terminate(c, input, out);
+    });
+  }
+  Result<Execution> pause(const std::string& execution_id) const {
+    exv1::PauseAgentExecutionInput input;
+    input.set_id(execution_id);
+    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
+      return commands<Execution>()->pause(c, input, out);
+    });
+  }
+  Result<Execution> resume(const std::string& execution_id) const {
+    exv1::ResumeAgentExecutionInput input;
+    input.set_id(execution_id);
+    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
+      return commands<Execution>()->resume(c, input, out);
+    });
+  }
 
  private:
   template <class T>
@@ -116,7 +147,8 @@ inline std::string describe(const grpc::Status& status) {
   return out.str();
 }
 
-/// The value of a call that must succeed (fails the test case otherwise).
+/// The value of a call that must succeed (fails the test case otherwise). On the test thread only:
+/// a REQUIRE on any other thread terminates the run; record failures in a ThreadFailures there.
 template <class T>
 T must(Result<T> result) {
   REQUIRE_MESSAGE(result.ok(), describe(result.status()));
@@ -125,30 +157,6 @@ T must(Result<T> result) {
 
 inline bool same(const google::protobuf::Message& a, const google::protobuf::Message& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
-}
-
-inline AgentInstance make_instance(const std::string& agent_id, const std::string& name,
-                                   res::ApiResourceOwnerScope scope = res::organization,
-                                   const std::string& org = "acme") {
-  AgentInstance i;
-  i.mutable_metadata()->set_name(name);
-  i.mutable_metadata()->set_owner_scope(scope);
-  i.mutable_metadata()->set_org(org);
-  i.mutable_spec()->set_agent_id(agent_id);
-  i.mutable_spec()->set_description("an instance for tests");
-  return i;
-}
-
-inline Session make_session(const std::string& instance_id, const std::string& name = "review session",
-                            res::ApiResourceOwnerScope scope = res::organization,
-                            const std::string& org = "acme") {
-  Session s;
-  s.mutable_metadata()->set_name(name);
-  s.mutable_metadata()->set_owner_scope(scope);
-  s.mutable_metadata()->set_org(org);
-  s.mutable_spec()->set_agent_instance_id(instance_id);
-  s.mutable_spec()->set_subject("a session for tests");
-  return s;
 }
 
 /// An agent with an instance and a session on it: what session-mode executions need.

@@ -3,28 +3,19 @@
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
+#include <cstdint>
 #include <memory>
 #include <string>
 
-#include "store/sqlite/schema.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/schema.h"
+#include "support/temp_dir.h"
 
 namespace aexd::test {
 
 class TempDb {
  public:
-  TempDb() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aexd-unit-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-  }
-  ~TempDb() { std::filesystem::remove_all(dir_); }
-  TempDb(const TempDb&) = delete;
-  TempDb& operator=(const TempDb&) = delete;
-
-  std::string path() const { return (dir_ / "aexd.db").string(); }
+  std::string path() const { return (dir_.path() / "aexd.db").string(); }
   /// A new connection to the database, migrated to the current schema.
   std::unique_ptr<store::sqlite::Connection> open() const {
     auto db = store::sqlite::Connection::open(path(), store::sqlite::Sync::off);
@@ -33,7 +24,7 @@ class TempDb {
   }
 
  private:
-  std::filesystem::path dir_;
+  TempDir dir_;
 };
 
 inline int64_t user_version(store::sqlite::Connection& db) {

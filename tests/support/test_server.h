@@ -1,37 +1,24 @@
-// A real aexd server in-process on 127.0.0.1:0 with a temporary database, and real gRPC stubs.
+// A real aexd server in-process on 127.0.0.1:0 with a temporary database, and its channels. Calls go
+// through the typed Client (support/client.h); the few raw stubs here are for what it cannot express.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "api/services.h"
 #include "app/server.h"
 #include "domain/audit.h"
+#include "support/temp_dir.h"
 
 namespace aexd::test {
 
 namespace agentv1 = ai::stigmer::agentic::agent::v1;
 namespace instancev1 = ai::stigmer::agentic::agentinstance::v1;
 namespace sessionv1 = ai::stigmer::agentic::session::v1;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aexd-test-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 class TestServer {
  public:
@@ -60,20 +47,10 @@ class TestServer {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
 
-  std::unique_ptr<agentv1::AgentCommandController::Stub> agents() const {
-    return agentv1::AgentCommandController::NewStub(channel_);
-  }
-  std::unique_ptr<agentv1::AgentQueryController::Stub> agent_queries() const {
-    return agentv1::AgentQueryController::NewStub(channel_);
-  }
-  std::unique_ptr<instancev1::AgentInstanceCommandController::Stub> instances() const {
-    return instancev1::AgentInstanceCommandController::NewStub(channel_);
-  }
+  // Raw stubs, for what the typed Client (support/client.h) does not cover: lists read with their
+  // response headers, asynchronous calls and streams.
   std::unique_ptr<instancev1::AgentInstanceQueryController::Stub> instance_queries() const {
     return instancev1::AgentInstanceQueryController::NewStub(channel_);
-  }
-  std::unique_ptr<sessionv1::SessionCommandController::Stub> sessions() const {
-    return sessionv1::SessionCommandController::NewStub(channel_);
   }
   std::unique_ptr<sessionv1::SessionQueryController::Stub> session_queries() const {
     return sessionv1::SessionQueryController::NewStub(channel_);
@@ -99,32 +76,5 @@ class TestServer {
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
-
-/// Builders for valid requests; tests change what they are about.
-inline Agent make_agent(const std::string& name, res::ApiResourceOwnerScope scope = res::organization,
-                        const std::string& org = "acme") {
-  Agent a;
-  a.mutable_metadata()->set_name(name);
-  a.mutable_metadata()->set_owner_scope(scope);
-  a.mutable_metadata()->set_org(org);
-  a.mutable_spec()->set_instructions("You are a helpful agent.");
-  return a;
-}
-
-inline Execution make_execution_for_agent(const std::string& agent_id, const std::string& message = "hello") {
-  Execution e;
-  e.mutable_metadata();
-  e.mutable_spec()->set_agent_id(agent_id);
-  e.mutable_spec()->set_message(message);
-  return e;
-}
-
-inline Execution make_execution_in_session(const std::string& session_id, const std::string& message = "hello") {
-  Execution e;
-  e.mutable_metadata();
-  e.mutable_spec()->set_session_id(session_id);
-  e.mutable_spec()->set_message(message);
-  return e;
-}
 
 }  // namespace aexd::test
