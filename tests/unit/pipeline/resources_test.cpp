@@ -236,6 +236,19 @@ TEST_CASE_FIXTURE(StoreFixture, "update naming the current revision succeeds") {
   CHECK(out.metadata().version().id() == "2");
 }
 
+TEST_CASE_FIXTURE(StoreFixture, "update keeps the version message the client sent and counts on from the stored revision") {
+  const Agent a = agent();
+  Agent request = make_agent();
+  request.mutable_metadata()->set_id(a.metadata().id());
+  request.mutable_metadata()->mutable_version()->set_message("tighten the instructions");
+  Agent out;
+  REQUIRE(pipeline::update(tx, request, out).ok());
+  CHECK(out.metadata().version().message() == "tighten the instructions");
+  CHECK(out.metadata().version().id() == "2");
+  CHECK(out.metadata().version().previous_version_id() == "1");
+  CHECK(MessageDifferencer::Equals(*store::sqlite::load<Agent>(*db, a.metadata().id()), out));
+}
+
 TEST_CASE_FIXTURE(StoreFixture, "update to a slug another agent holds is ALREADY_EXISTS") {
   agent("Code Reviewer");
   const Agent b = agent("Bug Hunter");

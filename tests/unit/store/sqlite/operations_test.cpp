@@ -7,7 +7,7 @@
 
 #include "domain/audit.h"
 #include "store/sqlite/rows.h"
-#include "unit/temp_db.h"
+#include "support/temp_db.h"
 
 using namespace aexd;
 
