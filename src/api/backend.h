@@ -4,10 +4,10 @@
 // on the gRPC thread that started it.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
+#include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
 #include <string>

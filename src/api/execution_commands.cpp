@@ -33,16 +33,14 @@ grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx,
-                                                          const grpc::ByteBuffer* request,
-                                                          grpc::ByteBuffer* response) {
+                                                          const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   return execution_write<exv1::AgentExecutionUpdateStatusInput>(backend_, ctx, request, response,
                                                                 &pipeline::update_status);
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx,
-                                                     const res::ApiResourceId* req, Execution* resp) {
-  return write_call(backend_, ctx,
-                    [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
+                                                     Execution* resp) {
+  return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::cancel(grpc::CallbackServerContext* ctx,
@@ -53,8 +51,7 @@ grpc::ServerUnaryReactor* ExecutionCommands::cancel(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::terminate(grpc::CallbackServerContext* ctx,
-                                                       const exv1::TerminateAgentExecutionInput* req,
-                                                       Execution* resp) {
+                                                       const exv1::TerminateAgentExecutionInput* req, Execution* resp) {
   return write_call(backend_, ctx, [req, resp](store::Tx& tx) {
     return pipeline::transition(tx, req->id(), Lifecycle::terminate, req->reason(), *resp);
   });

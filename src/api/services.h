@@ -31,8 +31,7 @@ class ResourceCommands final : public Base {
     return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
-    return write_call(backend_, ctx,
-                      [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
   }
 
  private:
@@ -49,9 +48,9 @@ namespace commands {
 using Controller = exv1::AgentExecutionCommandController;
 // create and updateStatus, the hot writes, reply with the snapshot already encoded for watchers.
 using Base = Controller::WithRawCallbackMethod_create<Controller::WithRawCallbackMethod_updateStatus<
-    Controller::WithCallbackMethod_update<Controller::WithCallbackMethod_delete<Controller::WithCallbackMethod_cancel<
-        Controller::WithCallbackMethod_terminate<Controller::WithCallbackMethod_pause<
-            Controller::WithCallbackMethod_resume<Controller::Service>>>>>>>>;
+    Controller::WithCallbackMethod_update<Controller::WithCallbackMethod_delete<
+        Controller::WithCallbackMethod_cancel<Controller::WithCallbackMethod_terminate<
+            Controller::WithCallbackMethod_pause<Controller::WithCallbackMethod_resume<Controller::Service>>>>>>>>;
 }  // namespace commands
 
 class ExecutionCommands final : public commands::Base {
@@ -67,8 +66,8 @@ class ExecutionCommands final : public commands::Base {
                                     Execution* resp) override;
   grpc::ServerUnaryReactor* cancel(grpc::CallbackServerContext* ctx, const exv1::CancelAgentExecutionInput* req,
                                    Execution* resp) override;
-  grpc::ServerUnaryReactor* terminate(grpc::CallbackServerContext* ctx,
-                                      const exv1::TerminateAgentExecutionInput* req, Execution* resp) override;
+  grpc::ServerUnaryReactor* terminate(grpc::CallbackServerContext* ctx, const exv1::TerminateAgentExecutionInput* req,
+                                      Execution* resp) override;
   grpc::ServerUnaryReactor* pause(grpc::CallbackServerContext* ctx, const exv1::PauseAgentExecutionInput* req,
                                   Execution* resp) override;
   grpc::ServerUnaryReactor* resume(grpc::CallbackServerContext* ctx, const exv1::ResumeAgentExecutionInput* req,

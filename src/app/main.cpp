@@ -6,8 +6,8 @@
 #include <map>
 
 #include "aexd_config.h"
-#include "runtime/process_tuning.h"
 #include "app/server.h"
+#include "runtime/process_tuning.h"
 
 int main(int argc, char** argv) {
   aexd::tune_process();
@@ -24,14 +24,17 @@ int main(int argc, char** argv) {
   app.add_option("--readers", options.readers, "reader connections (0: one per core)")->check(CLI::NonNegativeNumber);
   app.add_option("--max-queued-writes", options.max_queued_writes,
                  "writes waiting for commit before new ones get RESOURCE_EXHAUSTED")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-in-flight", options.max_in_flight,
                  "unary calls in progress before new ones get RESOURCE_EXHAUSTED")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--cache-mb", options.cache_mb,
                  "MiB of encoded executions kept in memory for get and subscribe (0: no cache)")
       ->capture_default_str();
-  app.add_flag("--bench-noop", options.bench_noop, "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
+  app.add_flag("--bench-noop", options.bench_noop,
+               "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.

@@ -26,8 +26,6 @@ inline grpc::Status failed_precondition(std::string message) {
   return {grpc::StatusCode::FAILED_PRECONDITION, std::move(message)};
 }
 
-inline grpc::Status aborted(std::string message) {
-  return {grpc::StatusCode::ABORTED, std::move(message)};
-}
+inline grpc::Status aborted(std::string message) { return {grpc::StatusCode::ABORTED, std::move(message)}; }
 
 }  // namespace aexd::errors

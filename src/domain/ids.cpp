@@ -34,7 +34,7 @@ std::string UlidGenerator::next_at(uint64_t now_ms) {
   // 128 bits = 48-bit time + 80-bit random, written as 26 base32 digits (the first holds 3 bits).
   std::string out(26, '0');
   uint64_t hi = (last_ms_ << 16) | rand_hi_;  // bits 127..64
-  uint64_t lo = rand_lo_;                      // bits 63..0
+  uint64_t lo = rand_lo_;                     // bits 63..0
   for (int i = 25; i >= 0; --i) {
     out[i] = kAlphabet[lo & 31];
     lo = (lo >> 5) | (hi << 59);
@@ -59,8 +59,8 @@ bool is_ulid(std::string_view text) {
 }
 
 bool is_id(std::string_view text, std::string_view prefix) {
-  return text.size() == prefix.size() + 27 && text.substr(0, prefix.size()) == prefix &&
-         text[prefix.size()] == '-' && is_ulid(text.substr(prefix.size() + 1));
+  return text.size() == prefix.size() + 27 && text.substr(0, prefix.size()) == prefix && text[prefix.size()] == '-' &&
+         is_ulid(text.substr(prefix.size() + 1));
 }
 
 }  // namespace aexd

@@ -5,20 +5,18 @@
 namespace aexd {
 
 bool is_terminal(Phase phase) {
-  return phase == exv1::EXECUTION_COMPLETED || phase == exv1::EXECUTION_FAILED ||
-         phase == exv1::EXECUTION_CANCELLED || phase == exv1::EXECUTION_TERMINATED;
+  return phase == exv1::EXECUTION_COMPLETED || phase == exv1::EXECUTION_FAILED || phase == exv1::EXECUTION_CANCELLED ||
+         phase == exv1::EXECUTION_TERMINATED;
 }
 
 grpc::Status merge_status(ExecutionStatus& stored, const ExecutionStatus& update) {
   const Phase from = stored.phase(), to = update.phase();
   if (to != exv1::EXECUTION_PHASE_UNSPECIFIED && to != from && is_terminal(from))
     return errors::failed_precondition("execution is " + exv1::ExecutionPhase_Name(from) +
-                                       ", a terminal phase; it cannot move to " +
-                                       exv1::ExecutionPhase_Name(to));
+                                       ", a terminal phase; it cannot move to " + exv1::ExecutionPhase_Name(to));
   if (update.messages_size() > 0) *stored.mutable_messages() = update.messages();
   if (update.tool_calls_size() > 0) *stored.mutable_tool_calls() = update.tool_calls();
-  if (update.sub_agent_executions_size() > 0)
-    *stored.mutable_sub_agent_executions() = update.sub_agent_executions();
+  if (update.sub_agent_executions_size() > 0) *stored.mutable_sub_agent_executions() = update.sub_agent_executions();
   if (update.todos_size() > 0) *stored.mutable_todos() = update.todos();
   if (to != exv1::EXECUTION_PHASE_UNSPECIFIED) stored.set_phase(to);
   if (!update.error().empty()) stored.set_error(update.error());
@@ -32,14 +30,12 @@ grpc::Status merge_status(ExecutionStatus& stored, const ExecutionStatus& update
 void settle_unfinished_work(ExecutionStatus& status) {
   for (auto& call : *status.mutable_tool_calls()) {
     const auto s = call.status();
-    if (s == exv1::TOOL_CALL_PENDING || s == exv1::TOOL_CALL_RUNNING ||
-        s == exv1::TOOL_CALL_WAITING_APPROVAL)
+    if (s == exv1::TOOL_CALL_PENDING || s == exv1::TOOL_CALL_RUNNING || s == exv1::TOOL_CALL_WAITING_APPROVAL)
       call.set_status(exv1::TOOL_CALL_INTERRUPTED);
   }
   for (auto& sub : *status.mutable_sub_agent_executions()) {
     const auto s = sub.status();
-    if (s == exv1::SUB_AGENT_PENDING || s == exv1::SUB_AGENT_IN_PROGRESS)
-      sub.set_status(exv1::SUB_AGENT_CANCELLED);
+    if (s == exv1::SUB_AGENT_PENDING || s == exv1::SUB_AGENT_IN_PROGRESS) sub.set_status(exv1::SUB_AGENT_CANCELLED);
   }
 }
 

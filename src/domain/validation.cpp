@@ -9,8 +9,8 @@ namespace {
 
 using Scope = res::ApiResourceOwnerScope;
 
-grpc::Status check_envelope(std::string_view api_version, std::string_view kind,
-                            std::string_view expected_kind, bool has_metadata) {
+grpc::Status check_envelope(std::string_view api_version, std::string_view kind, std::string_view expected_kind,
+                            bool has_metadata) {
   if (!api_version.empty() && api_version != kApiVersion)
     return errors::invalid("api_version", "must be \"" + std::string(kApiVersion) + "\"");
   if (!kind.empty() && kind != expected_kind)
@@ -32,8 +32,7 @@ size_t code_points(std::string_view utf8) {
 }
 
 grpc::Status check_named(const res::ApiResourceMetadata& metadata) {
-  if (metadata.name().empty() && metadata.slug().empty())
-    return errors::invalid("metadata.name", "must not be empty");
+  if (metadata.name().empty() && metadata.slug().empty()) return errors::invalid("metadata.name", "must not be empty");
   return grpc::Status::OK;
 }
 
@@ -62,8 +61,7 @@ grpc::Status validate(const Session& session) {
   const auto scope = session.metadata().owner_scope();
   if (scope != res::organization && scope != res::identity_account)
     return errors::invalid("metadata.owner_scope", "must be organization or identity_account");
-  if (session.spec().agent_instance_id().empty())
-    return errors::invalid("spec.agent_instance_id", "is required");
+  if (session.spec().agent_instance_id().empty()) return errors::invalid("spec.agent_instance_id", "is required");
   return grpc::Status::OK;
 }
 
@@ -73,8 +71,7 @@ grpc::Status validate(const Execution& execution) {
     return errors::invalid("metadata.owner_scope", "must be unspecified for an execution");
   if (execution.spec().message().empty()) return errors::invalid("spec.message", "must not be empty");
   for (const auto& [key, value] : execution.spec().runtime_env())
-    if (value.value().empty())
-      return errors::invalid("spec.runtime_env[\"" + key + "\"].value", "must not be empty");
+    if (value.value().empty()) return errors::invalid("spec.runtime_env[\"" + key + "\"].value", "must not be empty");
   return grpc::Status::OK;
 }
 

@@ -42,7 +42,7 @@ struct SetInitialPhase {
 };
 
 using CreateExecution =
-    Pipeline<CreateExecutionContext, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug,
-             BuildNewState, CreateDefaultInstanceIfNeeded, CreateSessionIfNeeded, SetInitialPhase, Persist>;
+    Pipeline<CreateExecutionContext, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug, BuildNewState,
+             CreateDefaultInstanceIfNeeded, CreateSessionIfNeeded, SetInitialPhase, Persist>;
 
 }  // namespace aexd::pipeline

@@ -14,8 +14,8 @@ grpc::Status ValidateSessionOrAgent::run(CreateExecutionContext& ctx) const {
     if (auto s = load(ctx.tx, ctx.session->spec().agent_instance_id(), instance); !s.ok()) return s;
     const std::string& agent_id = instance->spec().agent_id();
     if (!spec.agent_id().empty() && spec.agent_id() != agent_id)
-      return errors::invalid("spec.agent_id", "is " + spec.agent_id() + " but session " + spec.session_id() +
-                                                  " runs agent " + agent_id);
+      return errors::invalid("spec.agent_id",
+                             "is " + spec.agent_id() + " but session " + spec.session_id() + " runs agent " + agent_id);
     spec.set_agent_id(agent_id);
     return grpc::Status::OK;
   }

@@ -53,8 +53,8 @@ grpc::Status check_page_token(std::string_view token, std::string_view prefix) {
                          "is not a token this list returned (expected an id \"" + std::string(prefix) + "-<ulid>\")");
 }
 
-grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request,
-                  exv1::AgentExecutionList& out, std::string& next_page_token) {
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request, exv1::AgentExecutionList& out,
+                  std::string& next_page_token) {
   store::ExecutionFilter filter;
   if (!exv1::ExecutionPhase_IsValid(request.phase()))
     return errors::invalid("phase", "unknown value " + std::to_string(request.phase()));
@@ -75,8 +75,8 @@ grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsBySessionReq
                 next_page_token);
 }
 
-grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request,
-                  sessionv1::SessionList& out, std::string& next_page_token) {
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request, sessionv1::SessionList& out,
+                  std::string& next_page_token) {
   auto tags = tags_of(request.tags());
   if (!tags.ok()) return tags.status();
   store::SessionFilter filter;
@@ -85,8 +85,8 @@ grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& reque
                 next_page_token);
 }
 
-grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request,
-                  sessionv1::SessionList& out, std::string& next_page_token) {
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request, sessionv1::SessionList& out,
+                  std::string& next_page_token) {
   if (request.agent_id().empty()) return errors::invalid("agent_id", "is required");
   store::SessionFilter filter;
   filter.agent_id = request.agent_id();

@@ -31,14 +31,14 @@ grpc::Status check_page_token(std::string_view token, std::string_view prefix);
 
 /// Each fills `out` with one page and `next_page_token` with the token of the next one (empty on the
 /// last page).
-grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request,
-                  exv1::AgentExecutionList& out, std::string& next_page_token);
+grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& request, exv1::AgentExecutionList& out,
+                  std::string& next_page_token);
 grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsBySessionRequest& request,
                   exv1::AgentExecutionList& out, std::string& next_page_token);
-grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request,
-                  sessionv1::SessionList& out, std::string& next_page_token);
-grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request,
-                  sessionv1::SessionList& out, std::string& next_page_token);
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsRequest& request, sessionv1::SessionList& out,
+                  std::string& next_page_token);
+grpc::Status list(store::Reader& db, const sessionv1::ListSessionsByAgentRequest& request, sessionv1::SessionList& out,
+                  std::string& next_page_token);
 /// Every instance of the agent, newest first (an unknown agent has none).
 grpc::Status list(store::Reader& db, const instancev1::GetAgentInstancesByAgentRequest& request,
                   instancev1::AgentInstanceList& out);

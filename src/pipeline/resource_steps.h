@@ -24,8 +24,8 @@ struct ResourceContext {
       : tx(tx), resource(std::move(request)), now(now) {}
 
   store::Tx& tx;
-  T resource;               // the request, turned step by step into the state to store
-  std::optional<T> stored;  // the current row, when changing an existing resource
+  T resource;                             // the request, turned step by step into the state to store
+  std::optional<T> stored;                // the current row, when changing an existing resource
   const google::protobuf::Timestamp now;  // the write's one reading of the clock
   model::SnapshotPtr encoded;             // an execution's new state as Persist stored it
 };
@@ -139,8 +139,7 @@ struct CheckVersion {
     const std::string& expected = ctx.resource.metadata().version().id();
     const std::string& current = ctx.stored->metadata().version().id();
     if (!expected.empty() && expected != current)
-      return errors::aborted("metadata.version.id: revision " + expected + " is not the current revision " +
-                             current);
+      return errors::aborted("metadata.version.id: revision " + expected + " is not the current revision " + current);
     return grpc::Status::OK;
   }
 };

@@ -10,8 +10,8 @@ template <class T>
 using CreatePipeline = Pipeline<ResourceContext<T>, ValidateFieldConstraints, CheckReferences, ResolveSlug,
                                 BuildNewState, EnsureSlugUnique, Persist>;
 template <class T>
-using UpdatePipeline = Pipeline<ResourceContext<T>, ValidateFieldConstraints, LoadStored, CheckVersion,
-                                CheckReferences, CarryOverStored, ResolveSlug, EnsureSlugUnique, Persist>;
+using UpdatePipeline = Pipeline<ResourceContext<T>, ValidateFieldConstraints, LoadStored, CheckVersion, CheckReferences,
+                                CarryOverStored, ResolveSlug, EnsureSlugUnique, Persist>;
 template <class T>
 using DeletePipeline = Pipeline<ResourceContext<T>, LoadStored, RemoveWithDependents>;
 
@@ -178,18 +178,18 @@ grpc::Status get_snapshot(store::Reader& db, std::string_view id, model::Snapsho
   return out ? grpc::Status::OK : errors::not_found(KindOf<Execution>::name, id);
 }
 
-#define AEXD_OPERATIONS(T)                                                   \
-  template grpc::Status update<T>(store::Tx&, const T&, T&);                 \
-  template grpc::Status remove<T>(store::Tx&, std::string_view, T&);         \
+#define AEXD_OPERATIONS(T)                                           \
+  template grpc::Status update<T>(store::Tx&, const T&, T&);         \
+  template grpc::Status remove<T>(store::Tx&, std::string_view, T&); \
   template grpc::Status get<T>(store::Reader&, std::string_view, T&);
 AEXD_OPERATIONS(Agent)
 AEXD_OPERATIONS(AgentInstance)
 AEXD_OPERATIONS(Session)
 AEXD_OPERATIONS(Execution)
 #undef AEXD_OPERATIONS
-#define AEXD_CREATES(T)                                                                                  \
-  template grpc::Status create<T>(store::Tx&, const T&, T&);                                             \
-  template grpc::Status create_at<T>(store::Tx&, const T&, const google::protobuf::Timestamp&, T&);      \
+#define AEXD_CREATES(T)                                                                             \
+  template grpc::Status create<T>(store::Tx&, const T&, T&);                                        \
+  template grpc::Status create_at<T>(store::Tx&, const T&, const google::protobuf::Timestamp&, T&); \
   template grpc::Status apply<T>(store::Tx&, const T&, T&);
 AEXD_CREATES(Agent)
 AEXD_CREATES(AgentInstance)

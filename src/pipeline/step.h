@@ -17,8 +17,7 @@ concept Step = requires(const S step, Context& ctx) {
 };
 
 template <class Context, class... Steps>
-  requires(Step<Steps, Context> && ...)
-struct Pipeline {
+requires(Step<Steps, Context>&&...) struct Pipeline {
   static grpc::Status run(Context& ctx) {
     grpc::Status status;
     (void)((status = Steps{}.run(ctx), status.ok()) && ...);

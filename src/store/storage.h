@@ -30,8 +30,7 @@ class Reader {
   virtual grpc::Status find_snapshot(std::string_view id, model::SnapshotPtr& out) = 0;
 
   /// Id of the agent (instance) holding `slug` in (owner_scope, org) of `scope`, or empty.
-  virtual grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
-                                     std::string& id) = 0;
+  virtual grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) = 0;
   virtual grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
                                         std::string& id) = 0;
 

@@ -45,8 +45,7 @@ void ExecutionCache::apply(const std::vector<model::ExecutionChange>& changes) {
   }
 }
 
-void ExecutionCache::fill(const std::string& id, model::SnapshotPtr snapshot,
-                          uint64_t read_generation) {
+void ExecutionCache::fill(const std::string& id, model::SnapshotPtr snapshot, uint64_t read_generation) {
   if (max_shard_bytes_ == 0) return;
   Shard& shard = shard_of(id);
   std::lock_guard lock(shard.mutex);

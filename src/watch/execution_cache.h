@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "model/snapshot.h"
 #include "model/commit_listener.h"
+#include "model/snapshot.h"
 
 namespace aexd::watch {
 
@@ -41,13 +41,13 @@ class ExecutionCache {
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::list<Entry> recency;  // most recently used first
+    std::list<Entry> recency;                                                // most recently used first
     std::unordered_map<std::string_view, std::list<Entry>::iterator> index;  // keys view Entry::id
     size_t bytes = 0;
   };
   Shard& shard_of(std::string_view id);
   void put(Shard& shard, const std::string& id, model::SnapshotPtr snapshot);  // needs shard.mutex
-  void erase(Shard& shard, std::string_view id);                                                    // needs shard.mutex
+  void erase(Shard& shard, std::string_view id);                               // needs shard.mutex
 
   const size_t shard_count_;
   const size_t max_shard_bytes_;

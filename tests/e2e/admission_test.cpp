@@ -116,7 +116,7 @@ TEST_CASE("group commit: every write acknowledged to 64 concurrent writers is th
   const std::string agent_id = create_agent(server);
   std::mutex mutex;
   std::map<std::string, std::string> acknowledged;  // execution id -> revision
-  ThreadFailures failures;  // the writers' failed calls, checked here after they end
+  ThreadFailures failures;                          // the writers' failed calls, checked here after they end
   std::vector<std::thread> writers;
   for (int w = 0; w < 64; ++w)
     writers.emplace_back([&] {

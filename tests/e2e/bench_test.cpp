@@ -1,7 +1,7 @@
 // aexbench against a real in-process server: each scenario runs, and its JSON summary carries
 // ghz's fields with every call accounted for.
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <map>

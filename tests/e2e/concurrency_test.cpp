@@ -40,8 +40,7 @@ ExecutionStatus progress(int client, int round) {
 /// One client's load loop: until the deadline, create an execution (alternating agent mode and
 /// session mode), update its status, read it back, and update one of the shared executions.
 void run_client(int client, const Client& api, const std::string& agent_id, const std::string& session_id,
-                const std::vector<std::string>& shared, std::chrono::steady_clock::time_point until,
-                ClientLog& log) {
+                const std::vector<std::string>& shared, std::chrono::steady_clock::time_point until, ClientLog& log) {
   auto fail = [&](const std::string& what, const grpc::Status& status) {
     log.failure = what + ": " + describe(status);
   };
@@ -58,8 +57,7 @@ void run_client(int client, const Client& api, const std::string& agent_id, cons
 
     auto got = api.get<Execution>(id);
     if (!got.ok()) return fail("get " + id, got.status());
-    if (!same(*got, *updated))
-      return fail("get " + id, grpc::Status(grpc::StatusCode::DATA_LOSS, "stale read"));
+    if (!same(*got, *updated)) return fail("get " + id, grpc::Status(grpc::StatusCode::DATA_LOSS, "stale read"));
 
     auto shared_ack = api.update_status(shared[(client + round) % shared.size()], progress(client, round));
     if (!shared_ack.ok()) return fail("updateStatus shared", shared_ack.status());
@@ -70,16 +68,14 @@ void run_client(int client, const Client& api, const std::string& agent_id, cons
 
 }  // namespace
 
-TEST_CASE(
-    "32 concurrent clients creating, updating and reading executions see no error and consistent states") {
+TEST_CASE("32 concurrent clients creating, updating and reading executions see no error and consistent states") {
   TestServer server;
   Client setup(server.channel());
   auto chain = make_chain(setup, "Code Reviewer");
   const std::string& agent_id = chain.agent.metadata().id();
   std::vector<std::string> shared;
   for (int i = 0; i < kShared; ++i)
-    shared.push_back(
-        must(setup.create(make_execution_in_session(chain.session.metadata().id()))).metadata().id());
+    shared.push_back(must(setup.create(make_execution_in_session(chain.session.metadata().id()))).metadata().id());
 
   std::vector<Client> clients;
   for (int i = 0; i < kClients; ++i) {

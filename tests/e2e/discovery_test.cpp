@@ -49,7 +49,8 @@ TEST_CASE("server reflection lists the agentic services") {
   call->StartCall(reinterpret_cast<void*>(1));
   REQUIRE(cq.Next(&tag, &ok));
   REQUIRE(ok);
-  call->WriteLast(bytes(std::string("\x3a\x00", 2)), grpc::WriteOptions(), reinterpret_cast<void*>(2));  // list_services
+  call->WriteLast(bytes(std::string("\x3a\x00", 2)), grpc::WriteOptions(),
+                  reinterpret_cast<void*>(2));  // list_services
   REQUIRE(cq.Next(&tag, &ok));
   REQUIRE(ok);
   grpc::ByteBuffer reply;

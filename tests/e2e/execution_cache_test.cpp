@@ -115,8 +115,7 @@ TEST_CASE("gets racing status updates never see a revision go backwards") {
   std::atomic<bool> writing{true};
   std::thread writer([&] {
     for (int i = 0; i < 300; ++i)
-      if (!failures.ok(api.update_status(id, in_progress("step " + std::to_string(i))).status(), "updateStatus"))
-        break;
+      if (!failures.ok(api.update_status(id, in_progress("step " + std::to_string(i))).status(), "updateStatus")) break;
     writing = false;
   });
   std::vector<std::thread> readers;
@@ -143,7 +142,9 @@ TEST_CASE("gets racing status updates never see a revision go backwards") {
 TEST_CASE("get and subscribe of bytes that are not an AgentExecutionId are INVALID_ARGUMENT naming the request") {
   TestServer server;
   // Field 1 declared as a 5-byte string, with only 2 bytes following.
-  const std::string truncated = "\x0a\x05" "ab";
+  const std::string truncated =
+      "\x0a\x05"
+      "ab";
   for (const std::string method : {"/ai.stigmer.agentic.agentexecution.v1.AgentExecutionQueryController/get",
                                    "/ai.stigmer.agentic.agentexecution.v1.AgentExecutionQueryController/subscribe"}) {
     CAPTURE(method);

@@ -214,8 +214,7 @@ TEST_CASE("create discards a client-sent status and stamps the create audit") {
 
   CHECK(execution.status().phase() == exv1::EXECUTION_PENDING);
   CHECK(execution.status().error().empty());
-  for (const auto& info :
-       {execution.status().audit().spec_audit(), execution.status().audit().status_audit()}) {
+  for (const auto& info : {execution.status().audit().spec_audit(), execution.status().audit().status_audit()}) {
     CHECK(info.created_by().id() == "system");
     CHECK(info.updated_by().id() == "system");
     CHECK(info.event() == "created");
@@ -242,8 +241,9 @@ TEST_CASE("a failure after the execution's insert leaves no instance, session or
   // Armed, storage fails every execution insert after writing it; disarmed, creates succeed.
   auto armed = std::make_shared<std::atomic<bool>>(true);
   TestServer server({}, FaultyStorage::opener([armed](const Execution&) {
-    return armed->load() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected persist fault") : grpc::Status::OK;
-  }));
+                      return armed->load() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected persist fault")
+                                           : grpc::Status::OK;
+                    }));
   Client api(server.channel());
   auto agent = must(api.create(make_agent("Code Reviewer")));
   const std::string& agent_id = agent.metadata().id();

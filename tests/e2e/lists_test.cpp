@@ -20,10 +20,10 @@ namespace {
 
 const std::string kDrop = "'; DROP TABLE executions; --";
 
-#define REQUIRE_OK(expr)                                                       \
-  do {                                                                         \
-    const grpc::Status s_ = (expr);                                            \
-    REQUIRE_MESSAGE(s_.ok(), s_.error_code() << " " << s_.error_message());    \
+#define REQUIRE_OK(expr)                                                    \
+  do {                                                                      \
+    const grpc::Status s_ = (expr);                                         \
+    REQUIRE_MESSAGE(s_.ok(), s_.error_code() << " " << s_.error_message()); \
   } while (0)
 
 std::optional<std::string> next_page_header(const grpc::ClientContext& ctx) {
@@ -150,8 +150,9 @@ std::vector<std::string> expected_ids(const std::vector<Created>& all, std::opti
 
 }  // namespace
 
-TEST_CASE("paging through 5,000 executions in 40 sessions returns exactly the matching ones, newest first, "
-          "for every filter combination") {
+TEST_CASE(
+    "paging through 5,000 executions in 40 sessions returns exactly the matching ones, newest first, "
+    "for every filter combination") {
   TestServer server;
   const Tree tree = make_tree(server, 40);
   const auto all = seed(server, tree, 5000);
@@ -294,8 +295,7 @@ TEST_CASE("bad page sizes and page tokens are INVALID_ARGUMENT naming the field"
   auto executions = server.execution_queries();
   auto sessions = server.session_queries();
   const auto names = [](const grpc::Status& s, const std::string& field) {
-    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
-           s.error_message().find(field) != std::string::npos;
+    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT && s.error_message().find(field) != std::string::npos;
   };
   exv1::AgentExecutionList out;
   sessionv1::SessionList sout;

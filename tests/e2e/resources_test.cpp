@@ -160,8 +160,7 @@ TEST_CASE_TEMPLATE("apply of a resource that does not exist creates it", T, KIND
   CHECK(api.get<T>(applied.metadata().id()).ok());
 }
 
-TEST_CASE_TEMPLATE("update replaces the spec and keeps the id, the create audit and the status audit", T,
-                   KINDS) {
+TEST_CASE_TEMPLATE("update replaces the spec and keeps the id, the create audit and the status audit", T, KINDS) {
   TestServer server;
   Client api(server.channel());
   auto created = must(api.create(Kind<T>::request(api, "Code Review")));

@@ -104,8 +104,7 @@ TEST_CASE("after a restart, writes continue from the stored state") {
   Client api(server.channel());
 
   SUBCASE("the next status update takes the next revision") {
-    auto updated =
-        must(api.update_status(world.running.metadata().id(), with_phase(exv1::EXECUTION_COMPLETED)));
+    auto updated = must(api.update_status(world.running.metadata().id(), with_phase(exv1::EXECUTION_COMPLETED)));
     CHECK(updated.metadata().version().id() == "4");
     CHECK(updated.metadata().version().previous_version_id() == "3");
     CHECK(updated.status().messages_size() == 1);

@@ -131,7 +131,8 @@ TEST_CASE("subscribe: 1,000 executions each with a watcher, all updated concurre
   CHECK(eventually([&] { return f.server.server().watched_executions() == 0; }));
 }
 
-TEST_CASE("subscribe: a watcher that stops reading costs bounded memory, slows nobody, and still gets the terminal state") {
+TEST_CASE(
+    "subscribe: a watcher that stops reading costs bounded memory, slows nobody, and still gets the terminal state") {
   Fixture f;
   auto e = f.create();
   const std::string id = e.metadata().id();

@@ -1,9 +1,9 @@
 // list_bench: latency of execution lists (a first page and a page deep in the set) for each filter
 // shape, with 1k, 100k and 1M executions in the store, measured through a real in-process server over
 // gRPC and through the SQLite store layer alone. Stores are bulk-loaded once and reused from --dir.
-#include <CLI/CLI.hpp>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -20,8 +20,8 @@
 #include "domain/audit.h"
 #include "runtime/process_tuning.h"
 #include "store/sqlite/lists.h"
-#include "store/sqlite/schema.h"
 #include "store/sqlite/rows.h"
+#include "store/sqlite/schema.h"
 
 namespace {
 
@@ -262,8 +262,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     t.server = std::move(*started);
-    t.stub = exv1::AgentExecutionQueryController::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(t.server->port()), grpc::InsecureChannelCredentials()));
+    t.stub = exv1::AgentExecutionQueryController::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(t.server->port()), grpc::InsecureChannelCredentials()));
   }
 
   std::printf("\np50 and p99 in ms of one page of 50; ratio = p50 at %lld / p50 at %lld\n\n| shape | page | via |",

@@ -1,8 +1,8 @@
 // sqlite_floor: durable 1 KiB inserts per second into a temporary database opened exactly as aexd
 // opens its own (store/sqlite/connection.h: WAL, the --sync mode, the same pragmas), one row per
 // transaction and batched, so the server's write figures can be read against what SQLite alone does.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>

@@ -71,9 +71,8 @@ class Client {
   Result<T> get(const std::string& id) const {
     typename Rpc<T>::GetId request;
     request.set_value(id);
-    return call<T>([&](grpc::ClientContext* c, T* out) {
-      return Rpc<T>::Queries::NewStub(channel_)->get(c, request, out);
-    });
+    return call<T>(
+        [&](grpc::ClientContext* c, T* out) { return Rpc<T>::Queries::NewStub(channel_)->get(c, request, out); });
   }
   template <class T>
   Result<T> remove(const std::string& id) const {
@@ -88,39 +87,34 @@ class Client {
     return update_status(input);
   }
   Result<Execution> update_status(const exv1::AgentExecutionUpdateStatusInput& input) const {
-    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
-      return commands<Execution>()->updateStatus(c, input, out);
-    });
+    return call<Execution>(
+        [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->updateStatus(c, input, out); });
   }
   Result<Execution> cancel(const std::string& execution_id, const std::string& reason) const {
     exv1::CancelAgentExecutionInput input;
     input.set_id(execution_id);
     input.set_reason(reason);
-    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
-      return commands<Execution>()->cancel(c, input, out);
-    });
+    return call<Execution>(
+        [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->cancel(c, input, out); });
   }
   Result<Execution> terminate(const std::string& execution_id, const std::string& reason) const {
     exv1::TerminateAgentExecutionInput input;
     input.set_id(execution_id);
     input.set_reason(reason);
-    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
-      return commands<Execution>()->terminate(c, input, out);
-    });
+    return call<Execution>(
+        [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->terminate(c, input, out); });
   }
   Result<Execution> pause(const std::string& execution_id) const {
     exv1::PauseAgentExecutionInput input;
     input.set_id(execution_id);
-    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
-      return commands<Execution>()->pause(c, input, out);
-    });
+    return call<Execution>(
+        [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->pause(c, input, out); });
   }
   Result<Execution> resume(const std::string& execution_id) const {
     exv1::ResumeAgentExecutionInput input;
     input.set_id(execution_id);
-    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
-      return commands<Execution>()->resume(c, input, out);
-    });
+    return call<Execution>(
+        [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->resume(c, input, out); });
   }
 
  private:
@@ -196,8 +190,7 @@ inline int64_t count_rows(const std::string& path, const std::string& table, con
   const std::string sql = "SELECT count(*) FROM " + table + " WHERE " + where;
   sqlite3_stmt* stmt = nullptr;
   const int prepared = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-  const int64_t n =
-      prepared == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  const int64_t n = prepared == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   REQUIRE_MESSAGE(n >= 0, sql);

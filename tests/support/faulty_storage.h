@@ -57,8 +57,7 @@ class FaultyStorage final : public store::Storage {
     grpc::Status find_snapshot(std::string_view id, model::SnapshotPtr& out) override {
       return real_.find_snapshot(id, out);
     }
-    grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
-                               std::string& id) override {
+    grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) override {
       return real_.agent_by_slug(scope, slug, id);
     }
     grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,

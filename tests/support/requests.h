@@ -31,8 +31,7 @@ inline AgentInstance make_instance(const std::string& agent_id, const std::strin
 }
 
 inline Session make_session(const std::string& instance_id, const std::string& name = "review session",
-                            res::ApiResourceOwnerScope scope = res::organization,
-                            const std::string& org = "acme") {
+                            res::ApiResourceOwnerScope scope = res::organization, const std::string& org = "acme") {
   Session s;
   s.mutable_metadata()->set_name(name);
   s.mutable_metadata()->set_owner_scope(scope);

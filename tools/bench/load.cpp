@@ -248,8 +248,7 @@ exv1::AgentExecutionUpdateStatusInput update_template(size_t message_bytes) {
 /// One call in flight at a time, of the scenario's kind (or, for mixed, of the ticket's share).
 class UnaryWorker final : public Worker {
  public:
-  UnaryWorker(Run& run, const LoadOptions& o, Connection& c, const Scenario& s)
-      : Worker(run), o_(o), c_(c), s_(s) {}
+  UnaryWorker(Run& run, const LoadOptions& o, Connection& c, const Scenario& s) : Worker(run), o_(o), c_(c), s_(s) {}
 
   bool issue(const Ticket& t) override {
     const auto [method, request] = call_of(t.number);
@@ -267,11 +266,16 @@ class UnaryWorker final : public Worker {
   /// The method and pre-encoded request of ticket n; executions round-robin.
   std::pair<const std::string&, const grpc::ByteBuffer&> call_of(uint64_t n) const {
     switch (kind_of(n)) {
-      case CallKind::noop: return {kNoop, s_.noop};
-      case CallKind::create: return {kCreate, s_.create};
-      case CallKind::update_status: return {kUpdateStatus, s_.update_status[n % s_.update_status.size()]};
-      case CallKind::get: return {kGet, s_.get[n % s_.get.size()]};
-      default: return {kList, s_.list};
+      case CallKind::noop:
+        return {kNoop, s_.noop};
+      case CallKind::create:
+        return {kCreate, s_.create};
+      case CallKind::update_status:
+        return {kUpdateStatus, s_.update_status[n % s_.update_status.size()]};
+      case CallKind::get:
+        return {kGet, s_.get[n % s_.get.size()]};
+      default:
+        return {kList, s_.list};
     }
   }
 
@@ -342,7 +346,8 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
     marker_.assign(1, '#');
     marker_ += std::to_string(t.number);
     marker_ += ' ';
-    update_.mutable_status()->mutable_messages(0)->set_content(marker_ + filler_.substr(std::min(marker_.size(), filler_.size())));
+    update_.mutable_status()->mutable_messages(0)->set_content(
+        marker_ + filler_.substr(std::min(marker_.size(), filler_.size())));
     ctx_ = std::make_unique<grpc::ClientContext>();
     ctx_->set_deadline(deadline(o_));
     l.unlock();
@@ -432,7 +437,8 @@ Scenario set_up(const LoadOptions& o, Connection& c) {
   if (o.call == CallKind::noop) return s;
 
   auto call_options = [&](grpc::ClientContext& ctx) {
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::microseconds>(o.timeout));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::duration_cast<std::chrono::microseconds>(o.timeout));
   };
   agentv1::Agent agent, created_agent;
   const auto unique = std::to_string(getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count());

@@ -16,15 +16,15 @@ struct LoadOptions {
   CallKind call = CallKind::noop;
   std::string host = "127.0.0.1:7234";
   int concurrency = 50;
-  uint64_t total = 200;                   // used when duration is zero
-  std::chrono::nanoseconds duration{0};   // wins over total when non-zero
-  double rps = 0;                         // 0: as fast as the server answers
+  uint64_t total = 200;                  // used when duration is zero
+  std::chrono::nanoseconds duration{0};  // wins over total when non-zero
+  double rps = 0;                        // 0: as fast as the server answers
   int connections = 1;
-  uint64_t warmup_requests = 0;           // excluded from the summary...
+  uint64_t warmup_requests = 0;                 // excluded from the summary...
   std::chrono::nanoseconds warmup_duration{0};  // ...or everything started this early
-  int executions = 0;                     // executions prepared for updateStatus/get/list (0: auto)
+  int executions = 0;                           // executions prepared for updateStatus/get/list (0: auto)
   std::chrono::nanoseconds timeout = std::chrono::seconds(20);  // per call; also the stall limit
-  size_t message_bytes = 1024;            // updateStatus message content
+  size_t message_bytes = 1024;                                  // updateStatus message content
 };
 
 /// Throws std::runtime_error when the scenario cannot be set up (server down, setup call refused).

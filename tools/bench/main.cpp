@@ -21,9 +21,8 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
   static const std::regex kDuration(R"(^\s*([0-9]+(?:\.[0-9]*)?)\s*(ns|us|ms|s|m|h)?\s*$)");
   std::smatch m;
   if (!std::regex_match(text, m, kDuration)) return std::nullopt;
-  static const std::map<std::string, double> kUnitNs{{"ns", 1},     {"us", 1e3},  {"ms", 1e6},
-                                                      {"s", 1e9},     {"", 1e9},    {"m", 60e9},
-                                                      {"h", 3600e9}};
+  static const std::map<std::string, double> kUnitNs{{"ns", 1}, {"us", 1e3}, {"ms", 1e6},  {"s", 1e9},
+                                                     {"", 1e9}, {"m", 60e9}, {"h", 3600e9}};
   return std::chrono::nanoseconds(static_cast<int64_t>(std::stod(m[1]) * kUnitNs.at(m[2])));
 }
 
@@ -40,8 +39,8 @@ int main(int argc, char** argv) {
   std::string call_name = "get", duration, warmup, timeout = "20s", format = "text";
   bool json = false;
   const std::map<std::string, CallKind> calls{
-      {"noop", CallKind::noop}, {"create", CallKind::create}, {"updateStatus", CallKind::update_status},
-      {"get", CallKind::get},   {"list", CallKind::list},     {"subscribe", CallKind::subscribe},
+      {"noop", CallKind::noop},  {"create", CallKind::create}, {"updateStatus", CallKind::update_status},
+      {"get", CallKind::get},    {"list", CallKind::list},     {"subscribe", CallKind::subscribe},
       {"mixed", CallKind::mixed}};
   std::vector<std::string> call_names;
   for (const auto& entry : calls) call_names.push_back(entry.first);
@@ -52,14 +51,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--host", load.host, "aexd address")->capture_default_str();
   app.add_option("-c,--concurrency", load.concurrency, "calls in flight (subscribe: open streams)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("-n,--total", load.total, "measured requests (ignored with -z)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("-z,--duration", duration, "run for this long instead of -n requests (10s, 500ms, 2m)");
   app.add_option("--rps", load.rps, "request rate limit across all workers (0: unlimited)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--connections", load.connections, "gRPC channels, each its own connection")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--warmup", warmup, "excluded from the summary: a request count (500) or a duration (2s)");
   app.add_option("--executions", load.executions,
                  "executions set up for updateStatus/get/list/mixed to spread over (0: max(c, 50); subscribe: c)")
@@ -99,10 +102,13 @@ int main(int argc, char** argv) {
 
   try {
     const auto summary = aexd::bench::run_load(load);
-    nlohmann::ordered_json options{{"call", call_name},         {"host", load.host},
-                           {"concurrency", load.concurrency}, {"connections", load.connections},
-                           {"rps", load.rps},           {"warmupRequests", load.warmup_requests},
-                           {"warmupDuration", load.warmup_duration.count()}};
+    nlohmann::ordered_json options{{"call", call_name},
+                                   {"host", load.host},
+                                   {"concurrency", load.concurrency},
+                                   {"connections", load.connections},
+                                   {"rps", load.rps},
+                                   {"warmupRequests", load.warmup_requests},
+                                   {"warmupDuration", load.warmup_duration.count()}};
     if (load.duration.count() > 0)
       options["duration"] = load.duration.count();
     else

@@ -57,9 +57,10 @@ double Summary::rps() const {
 
 std::string code_name(grpc::StatusCode code) {
   static const char* const kNames[] = {
-      "OK",       "Canceled",   "Unknown",           "InvalidArgument",    "DeadlineExceeded", "NotFound",
-      "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
-      "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   const auto i = static_cast<size_t>(code);
   return i < std::size(kNames) ? kNames[i] : "Code(" + std::to_string(i) + ")";
 }
@@ -114,8 +115,7 @@ std::string to_text(const Summary& s, const std::string& title) {
   }
   if (!s.errors.empty()) {
     out += "\nError distribution:\n";
-    for (const auto& [message, n] : s.errors)
-      out += "  [" + std::to_string(n) + "]   " + message + "\n";
+    for (const auto& [message, n] : s.errors) out += "  [" + std::to_string(n) + "]   " + message + "\n";
   }
   return out;
 }

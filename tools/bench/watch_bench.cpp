@@ -1,7 +1,7 @@
 // aexd-watchbench: how fast a committed updateStatus reaches subscribers, and what an idle
 // subscribe stream costs the server. Talks to a running aexd over gRPC (benchmark; prints figures).
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -25,7 +25,9 @@ namespace exv1 = ai::stigmer::agentic::agentexecution::v1;
 namespace agentv1 = ai::stigmer::agentic::agent::v1;
 using Clock = std::chrono::steady_clock;
 
-int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 /// Counts, across all watchers, how many have received each revision, and when.
 class Arrivals {

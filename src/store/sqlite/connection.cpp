@@ -50,9 +50,8 @@ std::unique_ptr<Connection> Connection::open(const std::string& path, Sync sync)
   static const int unused = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)unused;
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Connection> conn(new Connection(db));
   if (rc != SQLITE_OK) conn->fail(rc, "cannot open database " + path);
   sqlite3_extended_result_codes(db, 1);  // a unique index's violation is told apart from other constraints
@@ -83,8 +82,8 @@ void Connection::exec(const char* sql) {
 Query Connection::query(std::string_view sql) {
   if (auto it = statements_.find(sql); it != statements_.end()) return Query(it->second);
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                    &stmt, nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) fail(rc, sql);
   statements_.emplace(sql, stmt);
   return Query(stmt);

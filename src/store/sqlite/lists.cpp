@@ -36,8 +36,8 @@ struct FromWhere {
 
 // With tags the scan runs along the first tag's primary key (tag, id); the other tags are key probes.
 // CROSS JOIN keeps that tag the outer loop, so rows arrive in id order and LIMIT stops the scan early.
-FromWhere from_where(const Source& s, const std::vector<Condition>& conditions,
-                     const std::vector<std::string>& tags, bool need_row) {
+FromWhere from_where(const Source& s, const std::vector<Condition>& conditions, const std::vector<std::string>& tags,
+                     bool need_row) {
   FromWhere w;
   if (tags.empty()) {
     w.from = std::string(s.table) + " r";
@@ -70,14 +70,12 @@ Statement rows_of(const Source& s, const std::vector<Condition>& conditions, con
     w.clauses.push_back(w.order_column + " < ?");
     w.params.emplace_back(cursor);
   }
-  Statement st{"SELECT r.id, r.body" + w.sql() + " ORDER BY " + w.order_column + " DESC LIMIT ?",
-               std::move(w.params)};
+  Statement st{"SELECT r.id, r.body" + w.sql() + " ORDER BY " + w.order_column + " DESC LIMIT ?", std::move(w.params)};
   st.params.emplace_back(page_size + 1);
   return st;
 }
 
-Statement count_of(const Source& s, const std::vector<Condition>& conditions,
-                   const std::vector<std::string>& tags) {
+Statement count_of(const Source& s, const std::vector<Condition>& conditions, const std::vector<std::string>& tags) {
   FromWhere w = from_where(s, conditions, tags, !conditions.empty());
   return {"SELECT count(*)" + w.sql(), std::move(w.params)};
 }
@@ -187,8 +185,7 @@ Statement count_statement(const SessionFilter& f) {
 ListPage<Execution> list(Connection& db, ListQuery<ExecutionFilter> query) {
   ReadTransaction tx(db);
   const int64_t phase = query.filter.phase.value_or(-1);
-  order_tags(query.filter.tags,
-             [&](const std::string& tag) { return integer(db, counted("aex.tag", tag, phase)); });
+  order_tags(query.filter.tags, [&](const std::string& tag) { return integer(db, counted("aex.tag", tag, phase)); });
   return read_page<Execution>(db, query);
 }
 

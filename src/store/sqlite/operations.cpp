@@ -60,8 +60,7 @@ grpc::Status Operations::find_snapshot(std::string_view id, model::SnapshotPtr& 
   return guarded([&] { out = load_snapshot(db_, id); });
 }
 
-grpc::Status Operations::agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
-                                       std::string& id) {
+grpc::Status Operations::agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) {
   return guarded([&] { id = id_by_slug<Agent>(db_, scope, slug).value_or(""); });
 }
 grpc::Status Operations::instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,

@@ -34,8 +34,11 @@ struct Table<AgentInstance> {
   static constexpr const char* tags = "";
   static constexpr const char* tagged = "";
   static void bind(Query& q, const AgentInstance& r, std::string_view body) {
-    q.bind(r.spec().agent_id()).bind(int64_t{r.metadata().owner_scope()}).bind(r.metadata().org())
-        .bind(r.metadata().slug()).bind_blob(body);
+    q.bind(r.spec().agent_id())
+        .bind(int64_t{r.metadata().owner_scope()})
+        .bind(r.metadata().org())
+        .bind(r.metadata().slug())
+        .bind_blob(body);
   }
 };
 
@@ -66,8 +69,11 @@ struct Table<Execution> {
   static constexpr const char* tags = "execution_tags";
   static constexpr const char* tagged = "execution_id";
   static void bind(Query& q, const Execution& r, std::string_view body) {
-    q.bind(r.spec().session_id()).bind(r.spec().agent_id()).bind(int64_t{r.status().phase()})
-        .bind(static_cast<int64_t>(revision_of(r.metadata()))).bind_blob(body);
+    q.bind(r.spec().session_id())
+        .bind(r.spec().agent_id())
+        .bind(int64_t{r.status().phase()})
+        .bind(static_cast<int64_t>(revision_of(r.metadata())))
+        .bind_blob(body);
   }
 };
 
@@ -163,10 +169,8 @@ void remove(Connection& db, const T& before) {
 }
 
 template <class T>
-std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata,
-                                      std::string_view slug) {
-  auto q = db.query(std::string("SELECT id FROM ") + Table<T>::name +
-                    " WHERE owner_scope=? AND org=? AND slug=?");
+std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata, std::string_view slug) {
+  auto q = db.query(std::string("SELECT id FROM ") + Table<T>::name + " WHERE owner_scope=? AND org=? AND slug=?");
   if (!q.bind(int64_t{metadata.owner_scope()}).bind(metadata.org()).bind(slug).step()) return std::nullopt;
   return std::string(q.text(0));
 }
@@ -187,10 +191,10 @@ std::vector<Execution> executions_of_session(Connection& db, std::string_view se
   return rows<Execution>(db, "SELECT id, body FROM executions WHERE session_id=?", session_id);
 }
 
-#define AEXD_TABLE(T)                                                     \
-  template std::optional<T> load<T>(Connection&, std::string_view);       \
-  template void insert<T>(Connection&, const T&);                         \
-  template void replace<T>(Connection&, const T&, const T&);              \
+#define AEXD_TABLE(T)                                               \
+  template std::optional<T> load<T>(Connection&, std::string_view); \
+  template void insert<T>(Connection&, const T&);                   \
+  template void replace<T>(Connection&, const T&, const T&);        \
   template void remove<T>(Connection&, const T&);
 AEXD_TABLE(Agent)
 AEXD_TABLE(AgentInstance)

@@ -33,8 +33,7 @@ void replace_status(Connection& db, const Execution& now, Phase before, const mo
 
 /// Id of the agent or agent instance holding `slug` in (owner_scope, org), if any.
 template <class T>
-std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata,
-                                      std::string_view slug);
+std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata, std::string_view slug);
 
 int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id);
 int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id);

@@ -139,8 +139,7 @@ void migrate(Connection& db) {
   const int current = user_version(db);
   if (current > schema_version())
     throw Error(SQLITE_ERROR, "database schema version " + std::to_string(current) +
-                                       " is newer than this aexd supports (" +
-                                       std::to_string(schema_version()) + ")");
+                                  " is newer than this aexd supports (" + std::to_string(schema_version()) + ")");
   for (int v = current; v < schema_version(); ++v) {
     db.exec("BEGIN IMMEDIATE");
     try {

@@ -16,8 +16,7 @@ constexpr int kCheckpointPages = 4096;  // ~16 MiB of WAL
 }  // namespace
 
 WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
-                         std::unique_ptr<Connection> checkpointer, Limits limits,
-                         model::CommitListener& listener)
+                         std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener)
     : executor_(executor),
       strand_(boost::asio::make_strand(executor)),
       db_(std::move(db)),

@@ -4,9 +4,9 @@
 // does not disturb the others in its batch. submit() is thread-safe; jobs run on the strand.
 #pragma once
 
+#include <grpcpp/support/status.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/strand.hpp>
-#include <grpcpp/support/status.h>
 
 #include <atomic>
 #include <cstddef>
@@ -57,7 +57,7 @@ class WriteStrand {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::unique_ptr<Connection> db_;
   std::unique_ptr<Connection> checkpointer_;
-  int wal_pages_ = 0;                       // strand-bound: WAL size after the last commit
+  int wal_pages_ = 0;  // strand-bound: WAL size after the last commit
   std::atomic<bool> checkpointing_{false};
   const Limits limits_;
   model::CommitListener& listener_;

@@ -176,8 +176,8 @@ TEST_CASE("phases 3, 4, 5 and 8 are terminal and the others are not") {
 }
 
 TEST_CASE("a terminal execution cannot move to another phase and stays untouched") {
-  for (auto from : {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED,
-                    exv1::EXECUTION_TERMINATED}) {
+  for (auto from :
+       {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED, exv1::EXECUTION_TERMINATED}) {
     for (int p = exv1::ExecutionPhase_MIN + 1; p <= exv1::ExecutionPhase_MAX; ++p) {
       const auto to = static_cast<Phase>(p);
       if (to == from) continue;
@@ -275,8 +275,8 @@ TEST_CASE("settle_unfinished_work leaves the rest of a tool call and sub-agent a
 }
 
 TEST_CASE("entering each terminal phase settles stored work still in flight") {
-  for (auto to : {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED,
-                  exv1::EXECUTION_TERMINATED}) {
+  for (auto to :
+       {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED, exv1::EXECUTION_TERMINATED}) {
     CAPTURE(exv1::ExecutionPhase_Name(to));
     ExecutionStatus stored = stored_status();
     *stored.add_tool_calls() = tool_call("tc-running", exv1::TOOL_CALL_RUNNING);

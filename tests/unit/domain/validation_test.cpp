@@ -147,7 +147,8 @@ TEST_CASE("an agent's instructions are counted in characters, not bytes") {
   Agent a = valid<Agent>();
   a.mutable_spec()->set_instructions("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");  // 6 x "é", 12 bytes
   CHECK(rejects(validate(a), "spec.instructions"));
-  a.mutable_spec()->set_instructions("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+  a.mutable_spec()->set_instructions(
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
   CHECK(validate(a).ok());
 }
 

@@ -39,8 +39,8 @@ TEST_CASE("snapshot: carries the execution's encoding, revision and whether it i
   CHECK(s->revision == 7);
   CHECK_FALSE(s->terminal);
   CHECK(MessageDifferencer::Equals(decode(s->message()), running));
-  for (auto phase : {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED,
-                     exv1::EXECUTION_TERMINATED})
+  for (auto phase :
+       {exv1::EXECUTION_COMPLETED, exv1::EXECUTION_FAILED, exv1::EXECUTION_CANCELLED, exv1::EXECUTION_TERMINATED})
     CHECK(model::make_snapshot(execution(phase, 1))->terminal);
 }
 

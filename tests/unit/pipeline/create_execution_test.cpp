@@ -19,8 +19,8 @@ namespace {
 using Ctx = CreateExecutionContext;
 // The steps before the one under test, so it starts from the state the real pipeline gives it.
 using UpToBuild = Pipeline<Ctx, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug, BuildNewState>;
-using UpToDefaultInstance = Pipeline<Ctx, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug,
-                                     BuildNewState, CreateDefaultInstanceIfNeeded>;
+using UpToDefaultInstance = Pipeline<Ctx, ValidateFieldConstraints, ValidateSessionOrAgent, ResolveSlug, BuildNewState,
+                                     CreateDefaultInstanceIfNeeded>;
 
 /// A late failure: everything before it has written, and the job's rollback must undo it all.
 struct FailAfterWrites {
@@ -41,8 +41,8 @@ bool mentions(const grpc::Status& status, grpc::StatusCode code, const std::stri
 
 TEST_CASE("the create pipeline runs the steps of API.md in their order") {
   const std::vector<std::string_view> expected = {
-      "ValidateFieldConstraints", "ValidateSessionOrAgent", "ResolveSlug",     "BuildNewState",
-      "CreateDefaultInstanceIfNeeded", "CreateSessionIfNeeded", "SetInitialPhase", "Persist"};
+      "ValidateFieldConstraints",      "ValidateSessionOrAgent", "ResolveSlug",     "BuildNewState",
+      "CreateDefaultInstanceIfNeeded", "CreateSessionIfNeeded",  "SetInitialPhase", "Persist"};
   const auto names = CreateExecution::names();
   CHECK(std::vector<std::string_view>(names.begin(), names.end()) == expected);
 }
@@ -187,7 +187,8 @@ TEST_CASE_FIXTURE(StoreFixture, "BuildNewState clears the client status and stam
   CHECK(ctx.resource.metadata().version().previous_version_id().empty());
 }
 
-TEST_CASE_FIXTURE(StoreFixture, "CreateDefaultInstanceIfNeeded creates the default instance and records it on the agent") {
+TEST_CASE_FIXTURE(StoreFixture,
+                  "CreateDefaultInstanceIfNeeded creates the default instance and records it on the agent") {
   const Agent a = agent("Code Reviewer", res::organization, "acme");
   Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());
   REQUIRE(UpToBuild::run(ctx).ok());
@@ -355,7 +356,8 @@ TEST_CASE_FIXTURE(StoreFixture, "a second agent-mode create reuses the default i
   CHECK(second.metadata().id() > first.metadata().id());
 }
 
-TEST_CASE_FIXTURE(StoreFixture, "a failure after Persist rolls back the default instance, the session and the execution") {
+TEST_CASE_FIXTURE(StoreFixture,
+                  "a failure after Persist rolls back the default instance, the session and the execution") {
   const Agent a = agent();
   db->exec("BEGIN IMMEDIATE");
   Ctx ctx(tx, make_execution_for_agent(a.metadata().id()), now());

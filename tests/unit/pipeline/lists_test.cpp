@@ -15,8 +15,7 @@ namespace instancev1 = aexd::pipeline::instancev1;
 namespace {
 
 bool names_field(const grpc::Status& status, const std::string& field) {
-  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
-         status.error_message().rfind(field + ":", 0) == 0;
+  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT && status.error_message().rfind(field + ":", 0) == 0;
 }
 
 }  // namespace
@@ -41,9 +40,8 @@ TEST_CASE("a page token is empty or an id of the listed kind") {
   CHECK(pipeline::check_page_token(execution, kExecutionPrefix).ok());
   std::string upper = execution;
   for (auto& c : upper) c = static_cast<char>(std::toupper(c));
-  for (const std::string& bad : {new_id(kSessionPrefix), std::string("garbage"), execution + "0",
-                                 execution.substr(1), upper, std::string("aex-") + std::string(26, '8'),
-                                 std::string("aex-'; --")}) {
+  for (const std::string& bad : {new_id(kSessionPrefix), std::string("garbage"), execution + "0", execution.substr(1),
+                                 upper, std::string("aex-") + std::string(26, '8'), std::string("aex-'; --")}) {
     CAPTURE(bad);
     CHECK(names_field(pipeline::check_page_token(bad, kExecutionPrefix), "page_token"));
   }

@@ -60,7 +60,8 @@ TEST_CASE_FIXTURE(StoreFixture, "creating an agent instance with a taken slug is
   const Agent a = agent();
   instance(a, "prod");
   AgentInstance out;
-  CHECK(has(pipeline::create(tx, make_instance(a.metadata().id(), "prod"), out), grpc::StatusCode::ALREADY_EXISTS, "prod"));
+  CHECK(has(pipeline::create(tx, make_instance(a.metadata().id(), "prod"), out), grpc::StatusCode::ALREADY_EXISTS,
+            "prod"));
 }
 
 TEST_CASE_FIXTURE(StoreFixture, "an agent instance for an unknown agent is NOT_FOUND") {
@@ -236,7 +237,8 @@ TEST_CASE_FIXTURE(StoreFixture, "update naming the current revision succeeds") {
   CHECK(out.metadata().version().id() == "2");
 }
 
-TEST_CASE_FIXTURE(StoreFixture, "update keeps the version message the client sent and counts on from the stored revision") {
+TEST_CASE_FIXTURE(StoreFixture,
+                  "update keeps the version message the client sent and counts on from the stored revision") {
   const Agent a = agent();
   Agent request = make_agent();
   request.mutable_metadata()->set_id(a.metadata().id());

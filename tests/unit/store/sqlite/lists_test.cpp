@@ -79,8 +79,7 @@ void check_plan_uses_indexes(store::sqlite::Connection& db, const store::sqlite:
 TEST_CASE("an execution list is newest first and each page continues after the previous page's last id") {
   ListDb db;
   std::vector<std::string> created;
-  for (int i = 0; i < 7; ++i)
-    created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
+  for (int i = 0; i < 7; ++i) created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
   std::reverse(created.begin(), created.end());
 
   auto first = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
@@ -107,8 +106,7 @@ TEST_CASE("a page that ends exactly at the last entry has no next cursor") {
 TEST_CASE("rows inserted after a page was read do not shift the next page") {
   ListDb db;
   std::vector<std::string> created;
-  for (int i = 0; i < 6; ++i)
-    created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
+  for (int i = 0; i < 6; ++i) created.push_back(add_execution(*db, "ses-a", exv1::EXECUTION_PENDING).metadata().id());
   auto first = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, ""});
   for (int i = 0; i < 5; ++i) add_execution(*db, "ses-a", exv1::EXECUTION_PENDING);
   auto second = store::sqlite::list(*db, ListQuery<ExecutionFilter>{{}, 3, first.next_cursor});
@@ -178,9 +176,7 @@ TEST_CASE("hostile tag strings are bound as plain data, never spliced into SQL o
   add_execution(*db, "ses-1", exv1::EXECUTION_PENDING, {"abc", "a_c", "x"});
 
   for (const auto& [tag, expected] : std::vector<std::pair<std::string, std::string>>{
-           {drop, literal_drop.metadata().id()},
-           {"%", percent.metadata().id()},
-           {"_", underscore.metadata().id()}}) {
+           {drop, literal_drop.metadata().id()}, {"%", percent.metadata().id()}, {"_", underscore.metadata().id()}}) {
     CAPTURE(tag);
     // The SQL text is the same whatever the tag says: the tag only ever travels as a bound value.
     ExecutionFilter f, plain;
@@ -210,8 +206,9 @@ TEST_CASE("a hostile cursor or session id is bound as data") {
   CHECK(sql.find("1=1") == std::string::npos);
 }
 
-TEST_CASE("after random creates, phase and tag changes, status writes and deletes, every filter shape lists what a "
-          "model says") {
+TEST_CASE(
+    "after random creates, phase and tag changes, status writes and deletes, every filter shape lists what a "
+    "model says") {
   ListDb db;
   std::mt19937 rng(20240611);
   const std::vector<std::string> sessions{"ses-1", "ses-2", "ses-3"};
@@ -278,7 +275,8 @@ TEST_CASE("after random creates, phase and tag changes, status writes and delete
     CAPTURE(f.session_id);
     CAPTURE(f.tags.size() > 0 ? f.tags[0] : std::string());
     CHECK(all_pages(*db, f, 4) == expected);
-    CHECK(store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 1, ""}).total == static_cast<int64_t>(expected.size()));
+    CHECK(store::sqlite::list(*db, ListQuery<ExecutionFilter>{f, 1, ""}).total ==
+          static_cast<int64_t>(expected.size()));
   }
 }
 

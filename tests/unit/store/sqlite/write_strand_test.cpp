@@ -1,7 +1,7 @@
 #include "store/sqlite/write_strand.h"
 
-#include <boost/asio/thread_pool.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -193,7 +193,8 @@ TEST_CASE_FIXTURE(StrandFixture, "jobs queued while the strand is busy commit to
 TEST_CASE_FIXTURE(StrandFixture, "a batch holds at most max_batch jobs") {
   start({.max_queued = 100, .max_batch = 3});
   block_strand();
-  for (int i = 0; i < 7; ++i) writer->submit(insert_job("aex-" + std::to_string(i)), outcomes.record(std::to_string(i)));
+  for (int i = 0; i < 7; ++i)
+    writer->submit(insert_job("aex-" + std::to_string(i)), outcomes.record(std::to_string(i)));
   release.set_value();
   REQUIRE(outcomes.wait_for(8));
   const auto batches = committed();
@@ -244,7 +245,8 @@ TEST_CASE_FIXTURE(StrandFixture, "a job that throws is INTERNAL, leaves no trace
   CHECK(store::sqlite::load<Execution>(*db, "aex-after"));
 }
 
-TEST_CASE_FIXTURE(StrandFixture, "the commit listener receives the execution changes of successful jobs only, in order") {
+TEST_CASE_FIXTURE(StrandFixture,
+                  "the commit listener receives the execution changes of successful jobs only, in order") {
   start();
   block_strand();
   writer->submit(insert_job("aex-1"), outcomes.record("1"));
@@ -269,10 +271,12 @@ TEST_CASE_FIXTURE(StrandFixture, "the commit listener receives the execution cha
 
 TEST_CASE_FIXTURE(StrandFixture, "a batch whose jobs all fail announces nothing") {
   start();
-  writer->submit([](store::Tx& tx) {
-    insert_job("aex-x")(tx);
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no");
-  }, outcomes.record("x"));
+  writer->submit(
+      [](store::Tx& tx) {
+        insert_job("aex-x")(tx);
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no");
+      },
+      outcomes.record("x"));
   REQUIRE(outcomes.wait_for(1));
   CHECK(outcomes.code("x") == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(committed().empty());
@@ -356,14 +360,16 @@ TEST_CASE_FIXTURE(StrandFixture, "a growing WAL is checkpointed into the databas
   CHECK(std::filesystem::file_size(db_file) > before + 8 * 1024 * 1024);
 }
 
-TEST_CASE_FIXTURE(StrandFixture, "a failed commit tells each job what happened: its own error, or that it was not committed") {
+TEST_CASE_FIXTURE(StrandFixture,
+                  "a failed commit tells each job what happened: its own error, or that it was not committed") {
   // A deferred foreign key is checked at COMMIT: inserting "aex-poison" makes the whole batch's commit fail.
   auto db = dir.open();
   db->exec("PRAGMA foreign_keys=ON");
   db->exec("CREATE TEMP TABLE parent(id TEXT PRIMARY KEY)");
   db->exec("CREATE TEMP TABLE child(parent_id TEXT REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
-  db->exec("CREATE TEMP TRIGGER poison AFTER INSERT ON main.executions WHEN NEW.id = 'aex-poison' "
-           "BEGIN INSERT INTO child VALUES('missing'); END");
+  db->exec(
+      "CREATE TEMP TRIGGER poison AFTER INSERT ON main.executions WHEN NEW.id = 'aex-poison' "
+      "BEGIN INSERT INTO child VALUES('missing'); END");
   start({}, std::move(db));
   block_strand();
   writer->submit(insert_job("aex-1"), outcomes.record("1"));
