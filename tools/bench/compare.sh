@@ -2,7 +2,7 @@
 # Interleaved throughput rounds of two aexd builds on one machine: each round runs every call
 # against build A, then against build B, with the same aexbench, so both see the same background
 # load. Prints every run's rps and, per build and call, the median of the round ratios to that
-# round's noop. Usage:
+# round's noop, and per call the median of the round ratios B/A. Usage:
 #   tools/bench/compare.sh A_AEXD B_AEXD AEXBENCH [rounds=5] [seconds=5] [calls="noop updateStatus create get"]
 set -euo pipefail
 a=$1 b=$2 bench=$3 rounds=${4:-5} seconds=${5:-5} calls=${6:-noop updateStatus create get}
@@ -41,4 +41,7 @@ for server in ("A", "B"):
         ratios = [runs[(r, server, call)] / runs[(r, server, "noop")] for r in rounds] if "noop" in calls else []
         ratio = f"{statistics.median(ratios):.2f}" if ratios else ""
         print(f"| {server} | {call} | {', '.join(f'{x:.0f}' for x in rps)} | {statistics.median(rps):.0f} | {ratio} |")
+print("\n| call | median round ratio B/A |\n|---|---|")
+for call in calls:
+    print(f"| {call} | {statistics.median(runs[(r, 'B', call)] / runs[(r, 'A', call)] for r in rounds):.2f} |")
 PY
