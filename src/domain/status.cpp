@@ -1,5 +1,10 @@
 #include "domain/status.h"
 
+#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <string>
+
 #include "domain/errors.h"
 
 namespace aexd {
@@ -9,33 +14,71 @@ bool is_terminal(Phase phase) {
          phase == exv1::EXECUTION_TERMINATED;
 }
 
-grpc::Status merge_status(ExecutionStatus& stored, const ExecutionStatus& update) {
-  const Phase from = stored.phase(), to = update.phase();
-  if (to != exv1::EXECUTION_PHASE_UNSPECIFIED && to != from && is_terminal(from))
-    return errors::failed_precondition("execution is " + exv1::ExecutionPhase_Name(from) +
-                                       ", a terminal phase; it cannot move to " + exv1::ExecutionPhase_Name(to));
+namespace {
+
+void settle_tool_calls(google::protobuf::RepeatedPtrField<exv1::ToolCall>& calls, const std::string& error,
+                       const std::string& at) {
+  for (auto& call : calls) {
+    const auto s = call.status();
+    if (s != exv1::TOOL_CALL_PENDING && s != exv1::TOOL_CALL_RUNNING && s != exv1::TOOL_CALL_WAITING_APPROVAL) continue;
+    call.set_status(exv1::TOOL_CALL_FAILED);
+    call.set_error(error);
+    call.set_completed_at(at);
+  }
+}
+
+/// The merge of API.md, then settling if the result is terminal.
+void apply_push(ExecutionStatus& stored, const ExecutionStatus& update, const google::protobuf::Timestamp& at) {
+  const Phase to = update.phase();
   if (update.messages_size() > 0) *stored.mutable_messages() = update.messages();
   if (update.tool_calls_size() > 0) *stored.mutable_tool_calls() = update.tool_calls();
   if (update.sub_agent_executions_size() > 0) *stored.mutable_sub_agent_executions() = update.sub_agent_executions();
   if (update.todos_size() > 0) *stored.mutable_todos() = update.todos();
-  if (to != exv1::EXECUTION_PHASE_UNSPECIFIED) stored.set_phase(to);
+  // Pause is sticky: an upstream runner keeps pushing IN_PROGRESS while it finishes its current step.
+  const bool held = stored.phase() == exv1::EXECUTION_PAUSED && !is_terminal(to);
+  if (to != exv1::EXECUTION_PHASE_UNSPECIFIED && !held) stored.set_phase(to);
   if (!update.error().empty()) stored.set_error(update.error());
   if (!update.started_at().empty()) stored.set_started_at(update.started_at());
   if (!update.completed_at().empty()) stored.set_completed_at(update.completed_at());
   if (!update.callback_token().empty()) stored.set_callback_token(update.callback_token());
-  if (is_terminal(stored.phase())) settle_unfinished_work(stored);
-  return grpc::Status::OK;
+  if (is_terminal(stored.phase())) settle_unfinished_work(stored, stored.phase(), at);
 }
 
-void settle_unfinished_work(ExecutionStatus& status) {
-  for (auto& call : *status.mutable_tool_calls()) {
-    const auto s = call.status();
-    if (s == exv1::TOOL_CALL_PENDING || s == exv1::TOOL_CALL_RUNNING || s == exv1::TOOL_CALL_WAITING_APPROVAL)
-      call.set_status(exv1::TOOL_CALL_INTERRUPTED);
+}  // namespace
+
+Result<Push> merge_status(ExecutionStatus& stored, const ExecutionStatus& update,
+                          const google::protobuf::Timestamp& at) {
+  if (!is_terminal(stored.phase())) {
+    apply_push(stored, update, at);
+    return Push::merged;
   }
+  // Terminal is final, but a runner whose reply was lost retries the push that ended the execution.
+  // That push is not stored as such, so a repeat is recognised by its effect: replayed at the clock of
+  // the write that ended the execution (the status audit's updated_at, which no later write moves),
+  // it yields exactly the stored status. The replay settles the retried in-flight work to the same
+  // error and completed_at as the first time, so a settled final push still counts. A push that
+  // changes nothing (an empty one, or a part of the final push) is answered the same way.
+  ExecutionStatus replay = stored;
+  apply_push(replay, update, stored.audit().status_audit().updated_at());
+  if (google::protobuf::util::MessageDifferencer::Equals(replay, stored)) return Push::repeat;
+  const Phase from = stored.phase(), to = update.phase();
+  return errors::failed_precondition("execution is " + exv1::ExecutionPhase_Name(from) + ", a terminal phase; " +
+                                     (to != exv1::EXECUTION_PHASE_UNSPECIFIED && to != from
+                                          ? "it cannot move to " + exv1::ExecutionPhase_Name(to)
+                                          : std::string("its status only takes a repeat of the push that ended it")));
+}
+
+void settle_unfinished_work(ExecutionStatus& status, Phase ended_by, const google::protobuf::Timestamp& at) {
+  const std::string error = "interrupted: execution " + exv1::ExecutionPhase_Name(ended_by);
+  const std::string when = google::protobuf::util::TimeUtil::ToString(at);
+  settle_tool_calls(*status.mutable_tool_calls(), error, when);
+  for (auto& message : *status.mutable_messages()) settle_tool_calls(*message.mutable_tool_calls(), error, when);
   for (auto& sub : *status.mutable_sub_agent_executions()) {
     const auto s = sub.status();
-    if (s == exv1::SUB_AGENT_PENDING || s == exv1::SUB_AGENT_IN_PROGRESS) sub.set_status(exv1::SUB_AGENT_CANCELLED);
+    if (s != exv1::SUB_AGENT_PENDING && s != exv1::SUB_AGENT_IN_PROGRESS) continue;
+    sub.set_status(exv1::SUB_AGENT_FAILED);
+    sub.set_error(error);
+    sub.set_completed_at(when);
   }
 }
 

@@ -2,22 +2,33 @@
 // in-flight work when an execution ends.
 #pragma once
 
+#include <google/protobuf/timestamp.pb.h>
 #include <grpcpp/support/status.h>
 
+#include "domain/result.h"
 #include "domain/types.h"
 
 namespace aexd {
 
 bool is_terminal(Phase phase);
 
-/// Merges an updateStatus input into `stored` as API.md specifies: lists and todos replace when
-/// non-empty, phase when not UNSPECIFIED, scalars when non-empty; the stored audit is kept.
-/// FAILED_PRECONDITION (and `stored` untouched) when it would move a terminal execution elsewhere.
-grpc::Status merge_status(ExecutionStatus& stored, const ExecutionStatus& update);
+/// What an accepted updateStatus push does: a change to store, or a runner's retry of the push that
+/// ended the execution, which stores nothing.
+enum class Push { merged, repeat };
 
-/// Marks tool calls still pending/running/awaiting approval as interrupted and sub-agents still
-/// pending/in progress as cancelled: a finished execution never shows work in flight.
-void settle_unfinished_work(ExecutionStatus& status);
+/// Merges an updateStatus input into `stored` as API.md specifies, at the write's clock `at`: lists
+/// and todos replace when non-empty, phase when not UNSPECIFIED (but PAUSED holds against a
+/// non-terminal phase), scalars when non-empty; the stored audit is kept; entering a terminal phase
+/// settles unfinished work. A terminal `stored` is final: an exact repeat is Push::repeat, anything
+/// else FAILED_PRECONDITION; in both cases `stored` is untouched.
+Result<Push> merge_status(ExecutionStatus& stored, const ExecutionStatus& update,
+                          const google::protobuf::Timestamp& at);
+
+/// The execution entered terminal phase `ended_by` at `at`: tool calls still pending/running/awaiting
+/// approval (top level and in every message) become TOOL_CALL_FAILED, sub-agents still pending/in
+/// progress SUB_AGENT_FAILED, each with error "interrupted: execution <phase>" and completed_at `at`.
+/// Upstream values only, so that upstream clients can name every value they read.
+void settle_unfinished_work(ExecutionStatus& status, Phase ended_by, const google::protobuf::Timestamp& at);
 
 /// The lifecycle RPCs: cancel, terminate, pause, resume.
 enum class Lifecycle { cancel, terminate, pause, resume };

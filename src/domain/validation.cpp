@@ -19,9 +19,45 @@ grpc::Status check_envelope(std::string_view api_version, std::string_view kind,
   return grpc::Status::OK;
 }
 
+grpc::Status undefined(const std::string& field, int value) {
+  return errors::invalid(field, "undefined value " + std::to_string(value));
+}
+
 template <class T>
 grpc::Status check_envelope(const T& r) {
-  return check_envelope(r.api_version(), r.kind(), KindOf<T>::name, r.has_metadata());
+  if (auto s = check_envelope(r.api_version(), r.kind(), KindOf<T>::name, r.has_metadata()); !s.ok()) return s;
+  const int scope = r.metadata().owner_scope();
+  return res::ApiResourceOwnerScope_IsValid(scope) ? grpc::Status::OK : undefined("metadata.owner_scope", scope);
+}
+
+grpc::Status check_tool_calls(const google::protobuf::RepeatedPtrField<exv1::ToolCall>& calls,
+                              const std::string& path) {
+  for (int i = 0; i < calls.size(); ++i)
+    if (!exv1::ToolCallStatus_IsValid(calls[i].status()))
+      return undefined(path + "[" + std::to_string(i) + "].status", calls[i].status());
+  return grpc::Status::OK;
+}
+
+// Protobuf keeps an undefined number in an open enum field as it is; storing it would hand
+// upstream clients a value they cannot name.
+grpc::Status check_enums(const ExecutionStatus& status) {
+  if (!exv1::ExecutionPhase_IsValid(status.phase())) return undefined("status.phase", status.phase());
+  for (int i = 0; i < status.messages_size(); ++i) {
+    const auto& message = status.messages(i);
+    const std::string path = "status.messages[" + std::to_string(i) + "]";
+    if (!exv1::MessageType_IsValid(message.type())) return undefined(path + ".type", message.type());
+    if (auto s = check_tool_calls(message.tool_calls(), path + ".tool_calls"); !s.ok()) return s;
+  }
+  if (auto s = check_tool_calls(status.tool_calls(), "status.tool_calls"); !s.ok()) return s;
+  for (const auto& [key, todo] : status.todos())
+    if (!exv1::TodoStatus_IsValid(todo.status()))
+      return undefined("status.todos[\"" + key + "\"].status", todo.status());
+  for (int i = 0; i < status.sub_agent_executions_size(); ++i) {
+    const auto& sub = status.sub_agent_executions(i);
+    if (!exv1::SubAgentStatus_IsValid(sub.status()))
+      return undefined("status.sub_agent_executions[" + std::to_string(i) + "].status", sub.status());
+  }
+  return grpc::Status::OK;
 }
 
 // Lengths in the contract are buf.validate lengths: Unicode code points, not bytes.
@@ -78,7 +114,7 @@ grpc::Status validate(const Execution& execution) {
 grpc::Status validate(const exv1::AgentExecutionUpdateStatusInput& input) {
   if (input.execution_id().empty()) return errors::invalid("execution_id", "must not be empty");
   if (!input.has_status()) return errors::invalid("status", "is required");
-  return grpc::Status::OK;
+  return check_enums(input.status());
 }
 
 grpc::Status validate_id(std::string_view field, std::string_view id) {

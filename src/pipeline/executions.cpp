@@ -71,9 +71,16 @@ grpc::Status update_status(store::Tx& tx, const exv1::AgentExecutionUpdateStatus
   std::optional<Execution> execution;
   if (auto s = load(tx, input.execution_id(), execution); !s.ok()) return s;
   const Phase before = execution->status().phase();
-  if (auto s = merge_status(*execution->mutable_status(), input.status()); !s.ok()) return s;
+  const auto at = now();
+  const auto push = merge_status(*execution->mutable_status(), input.status(), at);
+  if (!push.ok()) return push.status();
   model::SnapshotPtr stored;
-  if (auto s = store_status(tx, *execution, before, now(), stored); !s.ok()) return s;
+  if (*push == Push::repeat) {
+    // A runner's retry: answered with the stored state, no write and no new revision.
+    stored = model::make_snapshot(*execution);
+  } else if (auto s = store_status(tx, *execution, before, at, stored); !s.ok()) {
+    return s;
+  }
   out = std::move(*execution);
   if (encoded) *encoded = std::move(stored);
   return grpc::Status::OK;
@@ -93,7 +100,7 @@ grpc::Status transition(store::Tx& tx, std::string_view id, Lifecycle op, std::s
     if (rule.ends_execution) {
       status.set_completed_at(google::protobuf::util::TimeUtil::ToString(at));
       if (!reason.empty()) status.set_error(std::string(reason));
-      settle_unfinished_work(status);
+      settle_unfinished_work(status, rule.target, at);
     }
     model::SnapshotPtr stored;
     if (auto s = store_status(tx, *execution, before, at, stored); !s.ok()) return s;

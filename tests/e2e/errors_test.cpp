@@ -227,6 +227,85 @@ TEST_CASE("malformed executions and status updates are INVALID_ARGUMENT naming t
   CHECK(same(must(api.get<Execution>(f.execution_id())), stored));
 }
 
+TEST_CASE("an undefined enum value is INVALID_ARGUMENT naming its path and the value, storing nothing") {
+  Fixture f;
+  const auto before = f.rows();
+  const auto& api = f.api;
+  const auto undefined_scope = [](auto& r) {
+    r.mutable_metadata()->set_owner_scope(static_cast<res::ApiResourceOwnerScope>(42));
+  };
+  const auto pushing = [&](std::function<void(ExecutionStatus&)> edit) {
+    return [&api, &f, edit] {
+      ExecutionStatus status = with_phase(exv1::EXECUTION_IN_PROGRESS);
+      for (int i = 0; i < 4; ++i) status.add_tool_calls()->set_status(exv1::TOOL_CALL_RUNNING);
+      for (int i = 0; i < 2; ++i) status.add_messages()->add_tool_calls()->set_status(exv1::TOOL_CALL_PENDING);
+      status.add_sub_agent_executions()->set_status(exv1::SUB_AGENT_IN_PROGRESS);
+      (*status.mutable_todos())["t1"].set_status(exv1::TODO_PENDING);
+      edit(status);
+      return status_of(api.update_status(f.execution_id(), status));
+    };
+  };
+  std::vector<BadInput> cases = {
+      {"create agent", creating<Agent>(api, make_agent("Bad Agent"), undefined_scope), "metadata.owner_scope"},
+      {"update agent", updating<Agent>(api, f.chain.agent, undefined_scope), "metadata.owner_scope"},
+      {"apply agent", applying<Agent>(api, f.chain.agent, undefined_scope), "metadata.owner_scope"},
+      {"apply a new agent", applying<Agent>(api, make_agent("Bad Agent"), undefined_scope), "metadata.owner_scope"},
+      {"create instance", creating<AgentInstance>(api, make_instance(f.agent_id(), "Bad Instance"), undefined_scope),
+       "metadata.owner_scope"},
+      {"update instance", updating<AgentInstance>(api, f.chain.instance, undefined_scope), "metadata.owner_scope"},
+      {"apply instance", applying<AgentInstance>(api, f.chain.instance, undefined_scope), "metadata.owner_scope"},
+      {"create session", creating<Session>(api, make_session(f.instance_id()), undefined_scope),
+       "metadata.owner_scope"},
+      {"update session", updating<Session>(api, f.chain.session, undefined_scope), "metadata.owner_scope"},
+      {"apply session", applying<Session>(api, f.chain.session, undefined_scope), "metadata.owner_scope"},
+      {"create execution", creating<Execution>(api, make_execution_for_agent(f.agent_id()), undefined_scope),
+       "metadata.owner_scope"},
+      {"update execution", updating<Execution>(api, f.execution, undefined_scope), "metadata.owner_scope"},
+      {"phase", pushing([](auto& s) { s.set_phase(static_cast<Phase>(42)); }), "status.phase"},
+      {"message type", pushing([](auto& s) { s.mutable_messages(1)->set_type(static_cast<exv1::MessageType>(42)); }),
+       "status.messages[1].type"},
+      {"tool-call status",
+       pushing([](auto& s) { s.mutable_tool_calls(3)->set_status(static_cast<exv1::ToolCallStatus>(42)); }),
+       "status.tool_calls[3].status"},
+      {"a message's tool-call status", pushing([](auto& s) {
+         s.mutable_messages(1)->mutable_tool_calls(0)->set_status(static_cast<exv1::ToolCallStatus>(42));
+       }),
+       "status.messages[1].tool_calls[0].status"},
+      {"todo status",
+       pushing([](auto& s) { (*s.mutable_todos())["t1"].set_status(static_cast<exv1::TodoStatus>(42)); }),
+       "status.todos[\"t1\"].status"},
+      {"sub-agent status",
+       pushing([](auto& s) { s.mutable_sub_agent_executions(0)->set_status(static_cast<exv1::SubAgentStatus>(42)); }),
+       "status.sub_agent_executions[0].status"},
+  };
+  check_all(cases, grpc::StatusCode::INVALID_ARGUMENT);
+  for (const auto& c : cases) {
+    INFO(c.what);
+    CHECK(c.call().error_message() == c.expected + ": undefined value 42");
+  }
+  CHECK(f.rows() == before);
+  CHECK(same(must(api.get<Agent>(f.agent_id())), f.chain.agent));
+  CHECK(same(must(api.get<AgentInstance>(f.instance_id())), f.chain.instance));
+  CHECK(same(must(api.get<Session>(f.session_id())), f.chain.session));
+  CHECK(same(must(api.get<Execution>(f.execution_id())), f.execution));
+}
+
+TEST_CASE("the aexd extension enum values are accepted, stored and returned as sent") {
+  Fixture f;
+  ExecutionStatus status = with_phase(exv1::EXECUTION_WAITING_FOR_APPROVAL);
+  status.add_messages()->set_type(exv1::MESSAGE_THINKING);
+  for (auto s : {exv1::TOOL_CALL_WAITING_APPROVAL, exv1::TOOL_CALL_SKIPPED, exv1::TOOL_CALL_INTERRUPTED})
+    status.add_tool_calls()->set_status(s);
+  status.add_sub_agent_executions()->set_status(exv1::SUB_AGENT_CANCELLED);
+
+  const Execution out = must(f.api.update_status(f.execution_id(), status));
+
+  auto stored = out.status();
+  stored.clear_audit();
+  CHECK(same(stored, status));
+  CHECK(same(must(f.api.get<Execution>(f.execution_id())), out));
+}
+
 TEST_CASE("references to missing resources are NOT_FOUND naming the kind and id") {
   Fixture f;
   const auto& api = f.api;

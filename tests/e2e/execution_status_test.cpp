@@ -3,6 +3,7 @@
 #include <string>
 
 #include "support/client.h"
+#include "support/watch_stream.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -200,16 +201,41 @@ TEST_CASE("a terminal phase is final") {
   CHECK(same(f.get(), ended));
 }
 
-TEST_CASE("a terminal execution accepts updates that do not change its phase") {
+TEST_CASE("a repeat of the final push returns the execution unchanged, and a different push after it is refused") {
   Fixture f;
-  must(f.api.update_status(f.id(), with_phase(exv1::EXECUTION_COMPLETED)));
-  ExecutionStatus late = with_phase(exv1::EXECUTION_COMPLETED);
-  late.set_completed_at("2026-01-01T10:05:00Z");
+  ExecutionStatus final_push = full_status();
+  final_push.set_phase(exv1::EXECUTION_FAILED);
+  final_push.set_error("model quota exhausted");
+  auto* running = final_push.add_tool_calls();
+  running->set_id("call-2");
+  running->set_status(exv1::TOOL_CALL_RUNNING);
+  const Execution ended = must(f.api.update_status(f.id(), final_push));
+  REQUIRE(ended.status().tool_calls(1).status() == exv1::TOOL_CALL_FAILED);
 
-  auto updated = must(f.api.update_status(f.id(), late));
-
-  CHECK(updated.status().phase() == exv1::EXECUTION_COMPLETED);
-  CHECK(updated.status().completed_at() == "2026-01-01T10:05:00Z");
+  SUBCASE("a runner's retry of the final push, settled work included, is answered with the stored execution") {
+    for (int retry = 0; retry < 3; ++retry) {
+      const Execution again = must(f.api.update_status(f.id(), final_push));
+      CHECK(same(again, ended));
+    }
+    CHECK(same(f.get(), ended));
+    CHECK(count_rows(f.server.db_path(), "executions", "revision = " + ended.metadata().version().id()) == 1);
+    // A subscriber that has the final state is told nothing new.
+    WatchStream watch(*f.server.execution_queries(), f.id(), ended.metadata().version().id());
+    CHECK(watch.wait_done().ok());
+    CHECK(watch.received().empty());
+  }
+  SUBCASE("a push that differs is FAILED_PRECONDITION and changes nothing") {
+    ExecutionStatus late = final_push;
+    SUBCASE("another error") { late.set_error("late detail"); }
+    SUBCASE("another message") { late.add_messages()->set_content("one more thing"); }
+    SUBCASE("only a completed_at") {
+      late = ExecutionStatus();
+      late.set_completed_at("2026-01-01T11:00:00Z");
+    }
+    SUBCASE("another phase") { late.set_phase(exv1::EXECUTION_COMPLETED); }
+    check_code(f.api.update_status(f.id(), late), grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(same(f.get(), ended));
+  }
 }
 
 TEST_CASE("every accepted change bumps the revision by one and a rejected one does not") {

@@ -1,3 +1,5 @@
+#include <google/protobuf/util/time_util.h>
+
 #include "support/client.h"
 #include "support/watch_stream.h"
 
@@ -24,21 +26,45 @@ struct Fixture {
     auto* sub = status.add_sub_agent_executions();
     sub->set_id("s1");
     sub->set_status(exv1::SUB_AGENT_IN_PROGRESS);
+    auto* message = status.add_messages();
+    message->set_type(exv1::MESSAGE_AI);
+    auto* nested = message->add_tool_calls();
+    nested->set_id("t1");
+    nested->set_status(exv1::TOOL_CALL_WAITING_APPROVAL);
     return api.update_status(id(), status);
   }
 };
 
+/// Every piece of work `out` had in flight ended as FAILED by the phase it is in, at its completed_at
+/// (upstream values only: never TOOL_CALL_INTERRUPTED or SUB_AGENT_CANCELLED).
+void check_settled(const Execution& out, const std::string& completed_at) {
+  const std::string error = "interrupted: execution " + exv1::ExecutionPhase_Name(out.status().phase());
+  for (const auto* call : {&out.status().tool_calls(0), &out.status().messages(0).tool_calls(0)}) {
+    CHECK(call->status() == exv1::TOOL_CALL_FAILED);
+    CHECK(call->error() == error);
+    CHECK(call->completed_at() == completed_at);
+  }
+  const auto& sub = out.status().sub_agent_executions(0);
+  CHECK(sub.status() == exv1::SUB_AGENT_FAILED);
+  CHECK(sub.error() == error);
+  CHECK(sub.completed_at() == completed_at);
+}
+
+/// The clock of the write that produced `out`, as the server writes timestamps into a status.
+std::string write_clock(const Execution& out) {
+  return google::protobuf::util::TimeUtil::ToString(out.status().audit().status_audit().updated_at());
+}
+
 }  // namespace
 
-TEST_CASE("cancel ends a running execution with the reason, interrupts its work, and is idempotent") {
+TEST_CASE("cancel ends a running execution with the reason, fails its work in flight, and is idempotent") {
   Fixture f;
   must(f.status(exv1::EXECUTION_IN_PROGRESS));
   const Execution out = must(f.api.cancel(f.id(), "user asked"));
   CHECK(out.status().phase() == exv1::EXECUTION_CANCELLED);
   CHECK(out.status().error() == "user asked");
-  CHECK(!out.status().completed_at().empty());
-  CHECK(out.status().tool_calls(0).status() == exv1::TOOL_CALL_INTERRUPTED);
-  CHECK(out.status().sub_agent_executions(0).status() == exv1::SUB_AGENT_CANCELLED);
+  CHECK(out.status().completed_at() == write_clock(out));
+  check_settled(out, out.status().completed_at());
   const Execution again = must(f.api.cancel(f.id(), "second time"));
   CHECK(again.metadata().version().id() == out.metadata().version().id());
   CHECK(again.status().error() == "user asked");
@@ -81,9 +107,55 @@ TEST_CASE("lifecycle calls from a phase that does not allow them are FAILED_PREC
   }
 }
 
-TEST_CASE("entering a terminal phase through updateStatus also settles work in flight") {
+TEST_CASE("terminate ends a paused execution and fails its work in flight") {
   Fixture f;
-  const Execution out = must(f.status(exv1::EXECUTION_FAILED));
-  CHECK(out.status().tool_calls(0).status() == exv1::TOOL_CALL_INTERRUPTED);
-  CHECK(out.status().sub_agent_executions(0).status() == exv1::SUB_AGENT_CANCELLED);
+  must(f.status(exv1::EXECUTION_IN_PROGRESS));
+  must(f.api.pause(f.id()));
+  const Execution out = must(f.api.terminate(f.id(), "operator"));
+  CHECK(out.status().phase() == exv1::EXECUTION_TERMINATED);
+  CHECK(out.status().completed_at() == write_clock(out));
+  check_settled(out, out.status().completed_at());
+}
+
+TEST_CASE("a runner's push of a terminal phase fails the work in flight, nested tool calls included") {
+  Fixture f;
+  must(f.status(exv1::EXECUTION_IN_PROGRESS));
+  Phase terminal = exv1::EXECUTION_FAILED;
+  SUBCASE("failed") { terminal = exv1::EXECUTION_FAILED; }
+  SUBCASE("completed") { terminal = exv1::EXECUTION_COMPLETED; }
+  CAPTURE(exv1::ExecutionPhase_Name(terminal));
+  const Execution out = must(f.status(terminal));
+  CHECK(out.status().phase() == terminal);
+  check_settled(out, write_clock(out));
+  CHECK(same(must(f.api.get<Execution>(f.id())), out));
+}
+
+TEST_CASE("a paused execution stays paused through 5 runner pushes and resume releases it") {
+  Fixture f;
+  must(f.status(exv1::EXECUTION_IN_PROGRESS));
+  must(f.api.pause(f.id()));
+  for (int i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    ExecutionStatus push;
+    push.set_phase(i % 2 ? exv1::EXECUTION_WAITING_FOR_APPROVAL : exv1::EXECUTION_IN_PROGRESS);
+    push.add_messages()->set_content("step " + std::to_string(i));
+    const Execution out = must(f.api.update_status(f.id(), push));
+    CHECK(out.status().phase() == exv1::EXECUTION_PAUSED);
+    REQUIRE(out.status().messages_size() == 1);
+    CHECK(out.status().messages(0).content() == "step " + std::to_string(i));
+    CHECK(same(must(f.api.get<Execution>(f.id())), out));
+  }
+  CHECK(must(f.api.resume(f.id())).status().phase() == exv1::EXECUTION_IN_PROGRESS);
+  ExecutionStatus push;
+  push.set_phase(exv1::EXECUTION_WAITING_FOR_APPROVAL);
+  CHECK(must(f.api.update_status(f.id(), push)).status().phase() == exv1::EXECUTION_WAITING_FOR_APPROVAL);
+}
+
+TEST_CASE("a runner's terminal push ends a paused execution") {
+  Fixture f;
+  must(f.status(exv1::EXECUTION_IN_PROGRESS));
+  must(f.api.pause(f.id()));
+  const Execution out = must(f.status(exv1::EXECUTION_COMPLETED));
+  CHECK(out.status().phase() == exv1::EXECUTION_COMPLETED);
+  check_settled(out, write_clock(out));
 }

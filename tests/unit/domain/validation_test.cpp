@@ -119,6 +119,14 @@ TEST_CASE_TEMPLATE("missing metadata is INVALID_ARGUMENT naming metadata", T, KI
   CHECK(rejects(fill_constants(r), "metadata"));
 }
 
+TEST_CASE_TEMPLATE("an undefined owner scope is INVALID_ARGUMENT naming the field and the value", T, KINDS) {
+  T r = valid<T>();
+  r.mutable_metadata()->set_owner_scope(static_cast<res::ApiResourceOwnerScope>(42));
+  const auto status = validate(r);
+  CHECK(rejects(status, "metadata.owner_scope"));
+  CHECK(status.error_message() == "metadata.owner_scope: undefined value 42");
+}
+
 TEST_CASE("an agent's owner scope must be platform or organization") {
   for (auto scope : {res::platform, res::organization}) {
     Agent a = valid<Agent>();
@@ -238,4 +246,69 @@ TEST_CASE("an updateStatus input needs a status, even an empty one") {
 TEST_CASE("an id message's value is required and named by the given field") {
   CHECK(rejects(validate_id("value", ""), "value"));
   CHECK(validate_id("value", "aex-whatever").ok());
+}
+
+TEST_CASE("every enum field of an updateStatus input must hold a defined value, named by its path") {
+  auto input = valid_status_input();
+  auto& status = *input.mutable_status();
+  for (int i = 0; i < 4; ++i) status.add_tool_calls()->set_status(exv1::TOOL_CALL_COMPLETED);
+  for (int i = 0; i < 2; ++i) {
+    status.add_messages()->set_type(exv1::MESSAGE_AI);
+    status.add_sub_agent_executions()->set_status(exv1::SUB_AGENT_COMPLETED);
+  }
+  status.mutable_messages(1)->add_tool_calls()->set_status(exv1::TOOL_CALL_RUNNING);
+  status.mutable_messages(1)->add_tool_calls()->set_status(exv1::TOOL_CALL_RUNNING);
+  (*status.mutable_todos())["write tests"].set_status(exv1::TODO_PENDING);
+  REQUIRE(validate(input).ok());
+  std::string expected;
+  SUBCASE("phase") {
+    status.set_phase(static_cast<Phase>(42));
+    expected = "status.phase: undefined value 42";
+  }
+  SUBCASE("message type") {
+    status.mutable_messages(1)->set_type(static_cast<exv1::MessageType>(42));
+    expected = "status.messages[1].type: undefined value 42";
+  }
+  SUBCASE("tool-call status") {
+    status.mutable_tool_calls(3)->set_status(static_cast<exv1::ToolCallStatus>(42));
+    expected = "status.tool_calls[3].status: undefined value 42";
+  }
+  SUBCASE("a message's tool-call status") {
+    status.mutable_messages(1)->mutable_tool_calls(1)->set_status(static_cast<exv1::ToolCallStatus>(-1));
+    expected = "status.messages[1].tool_calls[1].status: undefined value -1";
+  }
+  SUBCASE("todo status") {
+    (*status.mutable_todos())["write tests"].set_status(static_cast<exv1::TodoStatus>(42));
+    expected = "status.todos[\"write tests\"].status: undefined value 42";
+  }
+  SUBCASE("sub-agent status") {
+    status.mutable_sub_agent_executions(1)->set_status(static_cast<exv1::SubAgentStatus>(6));
+    expected = "status.sub_agent_executions[1].status: undefined value 6";
+  }
+  const auto result = validate(input);
+  CHECK(result.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(result.error_message() == expected);
+}
+
+TEST_CASE("the aexd extension enum values are defined and accepted") {
+  auto input = valid_status_input();
+  auto& status = *input.mutable_status();
+  SUBCASE("phases") {
+    for (auto phase : {exv1::EXECUTION_WAITING_FOR_APPROVAL, exv1::EXECUTION_PAUSED, exv1::EXECUTION_TERMINATED}) {
+      status.set_phase(phase);
+      CHECK(validate(input).ok());
+    }
+  }
+  SUBCASE("tool-call statuses") {
+    for (auto s : {exv1::TOOL_CALL_WAITING_APPROVAL, exv1::TOOL_CALL_SKIPPED, exv1::TOOL_CALL_INTERRUPTED}) {
+      status.add_tool_calls()->set_status(s);
+      status.add_messages()->add_tool_calls()->set_status(s);
+    }
+    CHECK(validate(input).ok());
+  }
+  SUBCASE("message type and sub-agent status") {
+    status.add_messages()->set_type(exv1::MESSAGE_THINKING);
+    status.add_sub_agent_executions()->set_status(exv1::SUB_AGENT_CANCELLED);
+    CHECK(validate(input).ok());
+  }
 }
