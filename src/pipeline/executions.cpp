@@ -81,7 +81,8 @@ grpc::Status remember_create(store::Tx& tx, const Idempotency& idem, int64_t now
   if (auto s = tx.remove_idempotency_keys_before(now_ms - idem.ttl.count(), kExpiredKeysPerCreate); !s.ok()) return s;
   auto inserted = tx.insert(store::IdempotencyKey{idem.key, idem.fingerprint, execution_id, now_ms});
   // Only a writer that did not see the winner's row can get here (another process).
-  if (inserted.error_code() == grpc::StatusCode::ALREADY_EXISTS) return {grpc::StatusCode::ABORTED, std::string(kLostRace)};
+  if (inserted.error_code() == grpc::StatusCode::ALREADY_EXISTS)
+    return {grpc::StatusCode::ABORTED, std::string(kLostRace)};
   return inserted;
 }
 

@@ -367,8 +367,8 @@ TEST_CASE("the same idempotency key with a different request is ALREADY_EXISTS")
 
 TEST_CASE("an idempotency key survives a restart") {
   TestServer server;
-  const auto request = make_execution_for_agent(
-      must(Client(server.channel()).create(make_agent("Code Reviewer"))).metadata().id());
+  const auto request =
+      make_execution_for_agent(must(Client(server.channel()).create(make_agent("Code Reviewer"))).metadata().id());
   const auto first = must(Client(server.channel()).create(request, "run-42"));
 
   server.restart();

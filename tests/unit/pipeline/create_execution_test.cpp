@@ -451,7 +451,8 @@ Idempotency keyed(const std::string& key, const Execution& request) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(StoreFixture, "a create repeating an idempotency key returns the first execution and writes nothing") {
+TEST_CASE_FIXTURE(StoreFixture,
+                  "a create repeating an idempotency key returns the first execution and writes nothing") {
   const auto request = make_execution_for_agent(agent().metadata().id());
   const auto key = keyed("retry-1", request);
   Execution first, again;

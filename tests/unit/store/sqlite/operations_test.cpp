@@ -133,7 +133,8 @@ TEST_CASE_FIXTURE(Fixture, "a held idempotency key is ALREADY_EXISTS from the pr
   CHECK(found->execution_id == "aex-1");
 }
 
-TEST_CASE_FIXTURE(Fixture, "removing expired idempotency keys takes the oldest ones before the cutoff, at most the limit") {
+TEST_CASE_FIXTURE(Fixture,
+                  "removing expired idempotency keys takes the oldest ones before the cutoff, at most the limit") {
   for (int64_t created : {40, 10, 30, 20, 50, 60})
     REQUIRE(tx.insert(store::IdempotencyKey{"k" + std::to_string(created), "f", "aex-1", created}).ok());
 
