@@ -477,8 +477,9 @@ TEST_CASE_FIXTURE(StoreFixture, "an idempotency key used with a different reques
   REQUIRE(create_execution(tx, request, first, nullptr, &key).ok());
   auto different = request;
   different.mutable_spec()->set_message("something else");
+  const auto different_key = keyed("retry-1", different);
 
-  const auto status = create_execution(tx, different, other, nullptr, &key);
+  const auto status = create_execution(tx, different, other, nullptr, &different_key);
 
   CHECK(mentions(status, grpc::StatusCode::ALREADY_EXISTS, "idempotency-key 'retry-1'"));
   CHECK(rows("executions") == 1);
