@@ -10,6 +10,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include "api/read_through.h"
@@ -40,6 +41,7 @@ struct Backend {
   ReadThrough& executions;
   watch::WatchHub& hub;
   Admission& admission;
+  std::chrono::milliseconds idempotency_ttl;  // how long a create's idempotency key counts
 };
 
 /// Parses the request of a raw (ByteBuffer) method; bytes that are not an `M` are INVALID_ARGUMENT.

@@ -1,5 +1,10 @@
 #include "api/services.h"
 
+#include <chrono>
+#include <memory>
+
+#include "domain/idempotency.h"
+
 namespace aexd::api {
 namespace {
 
@@ -20,11 +25,43 @@ grpc::ServerUnaryReactor* execution_write(Backend& backend, grpc::CallbackServer
   });
 }
 
+/// The create's idempotency key from its request header, checked; null without the header.
+grpc::Status read_idempotency(const grpc::CallbackServerContext& ctx, const Execution& request,
+                              std::chrono::milliseconds ttl, std::shared_ptr<const pipeline::Idempotency>& out) {
+  const auto& headers = ctx.client_metadata();
+  const auto found = headers.find(grpc::string_ref(kIdempotencyKeyHeader.data(), kIdempotencyKeyHeader.size()));
+  if (found == headers.end()) return grpc::Status::OK;
+  const std::string_view key(found->second.data(), found->second.size());
+  if (auto s = validate_idempotency_key(key); !s.ok()) return s;
+  // Hashed here, on the gRPC thread, rather than on the writer that every create shares.
+  out = std::make_shared<pipeline::Idempotency>(
+      pipeline::Idempotency{std::string(key), request_fingerprint(request), ttl});
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
                                                     grpc::ByteBuffer* response) {
-  return execution_write<Execution>(backend_, ctx, request, response, &pipeline::create_execution);
+  auto input = std::make_shared<Execution>();
+  std::shared_ptr<const pipeline::Idempotency> idempotency;
+  auto checked = decode(*request, *input);
+  if (checked.ok()) checked = read_idempotency(*ctx, *input, backend_.idempotency_ttl, idempotency);
+  if (!checked.ok()) return detail::admit(backend_, ctx, [&](auto done) { done(checked); });
+  auto job = [input, idempotency, response](store::Tx& tx) {
+    Execution out;
+    model::SnapshotPtr encoded;
+    auto status = pipeline::create_execution(tx, *input, out, &encoded, idempotency.get());
+    if (status.ok()) *response = encoded->message();
+    return status;
+  };
+  return detail::admit(backend_, ctx, [&](auto done) {
+    // A create that lost its key to another writer runs once more, to answer with the winner's execution.
+    backend_.storage.write(job, [&storage = backend_.storage, job, done](const grpc::Status& status) {
+      if (pipeline::lost_idempotency_race(status)) return storage.write(job, done);
+      done(status);
+    });
+  });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Execution* req,

@@ -1,7 +1,9 @@
 // aexd: the agent execution daemon. Parses flags, starts the server, waits for SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 
@@ -35,7 +37,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--bench-noop", options.bench_noop,
                "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
+  int64_t idempotency_ttl_ms = options.idempotency_ttl.count();
+  app.add_option("--idempotency-ttl", idempotency_ttl_ms,
+                 "how long an execution create's idempotency-key counts, e.g. 24h, 90m, 30s (default 24h)")
+      ->transform(
+          CLI::AsNumberWithUnit(std::map<std::string, int64_t>{{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}},
+                                static_cast<CLI::AsNumberWithUnit::Options>(CLI::AsNumberWithUnit::CASE_SENSITIVE |
+                                                                            CLI::AsNumberWithUnit::UNIT_REQUIRED)))
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  options.idempotency_ttl = std::chrono::milliseconds(idempotency_ttl_ms);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;

@@ -40,8 +40,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
-  s.backend_ = std::make_unique<api::Backend>(
-      api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_, s.admission_});
+  s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
+                                                           s.admission_, s.options_.idempotency_ttl});
   auto& b = *s.backend_;
   s.services_.push_back(std::make_unique<api::AgentCommands>(b));
   s.services_.push_back(std::make_unique<api::AgentQueries>(b));

@@ -6,6 +6,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ struct Options {
   size_t max_in_flight = 20000;
   size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
+  std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
 };
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.

@@ -55,11 +55,60 @@ grpc::Status store_status(store::Tx& tx, Execution& execution, Phase before, con
   return tx.replace_status(execution, before, encoded);
 }
 
+constexpr std::string_view kLostRace = "idempotency-key: a concurrent create with this key committed first";
+// Expired keys deleted per keyed create: more than one, so the table shrinks faster than it grows.
+constexpr int kExpiredKeysPerCreate = 8;
+
+int64_t unix_ms(const google::protobuf::Timestamp& at) {
+  return google::protobuf::util::TimeUtil::TimestampToMilliseconds(at);
+}
+
+/// The execution an earlier create under `idem.key` made, when it still counts: null when the key
+/// is free (never used, expired, or its execution deleted since; a free key's row is removed).
+grpc::Status find_earlier_create(store::Tx& tx, const Idempotency& idem, int64_t now_ms, model::SnapshotPtr& earlier) {
+  std::optional<store::IdempotencyKey> held;
+  if (auto s = tx.find_idempotency_key(idem.key, held); !s.ok() || !held) return s;
+  if (held->created_ms > now_ms - idem.ttl.count())
+    if (auto s = tx.find_snapshot(held->execution_id, earlier); !s.ok()) return s;
+  if (!earlier) return tx.remove_idempotency_key(idem.key);
+  if (held->fingerprint == idem.fingerprint) return grpc::Status::OK;
+  earlier.reset();
+  return errors::already_exists("idempotency-key '" + idem.key + "' was used for a different request (execution " +
+                                held->execution_id + ")");
+}
+
+grpc::Status remember_create(store::Tx& tx, const Idempotency& idem, int64_t now_ms, const std::string& execution_id) {
+  if (auto s = tx.remove_idempotency_keys_before(now_ms - idem.ttl.count(), kExpiredKeysPerCreate); !s.ok()) return s;
+  auto inserted = tx.insert(store::IdempotencyKey{idem.key, idem.fingerprint, execution_id, now_ms});
+  // Only a writer that did not see the winner's row can get here (another process).
+  if (inserted.error_code() == grpc::StatusCode::ALREADY_EXISTS)
+    return {grpc::StatusCode::ABORTED, std::string(kLostRace)};
+  return inserted;
+}
+
 }  // namespace
 
-grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out, model::SnapshotPtr* encoded) {
+bool lost_idempotency_race(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::ABORTED && status.error_message() == kLostRace;
+}
+
+grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out, model::SnapshotPtr* encoded,
+                              const Idempotency* idempotency) {
   CreateExecutionContext ctx(tx, request, now());
+  const int64_t now_ms = unix_ms(ctx.now);
+  if (idempotency) {
+    model::SnapshotPtr earlier;
+    if (auto s = find_earlier_create(tx, *idempotency, now_ms, earlier); !s.ok()) return s;
+    if (earlier) {
+      if (!out.ParseFromArray(earlier->view().data(), static_cast<int>(earlier->view().size())))
+        return {grpc::StatusCode::INTERNAL, "storage error: a stored execution is unreadable"};
+      if (encoded) *encoded = std::move(earlier);
+      return grpc::Status::OK;
+    }
+  }
   if (auto s = CreateExecution::run(ctx); !s.ok()) return s;
+  if (idempotency)
+    if (auto s = remember_create(tx, *idempotency, now_ms, ctx.resource.metadata().id()); !s.ok()) return s;
   out = std::move(ctx.resource);
   if (encoded) *encoded = std::move(ctx.encoded);
   return grpc::Status::OK;

@@ -131,6 +131,26 @@ struct LoadStored {
   }
 };
 
+/// An update keeps what places a resource: its org and owner scope (slug uniqueness, listings and
+/// ownership hang off them). Empty means the stored value; for owner_scope that is 0, which no
+/// stored agent or session holds, so "unspecified" can only mean "unchanged".
+struct KeepFixedFields {
+  static constexpr std::string_view name() { return "KeepFixedFields"; }
+  template <class Ctx>
+  grpc::Status run(Ctx& ctx) const {
+    auto& m = *ctx.resource.mutable_metadata();
+    const auto& old = ctx.stored->metadata();
+    if (m.org().empty()) m.set_org(old.org());
+    if (m.org() != old.org())
+      return errors::invalid("metadata.org", "cannot be changed by update (it is '" + old.org() + "')");
+    if (m.owner_scope() == res::api_resource_owner_scope_unspecified) m.set_owner_scope(old.owner_scope());
+    if (m.owner_scope() != old.owner_scope())
+      return errors::invalid("metadata.owner_scope", "cannot be changed by update (it is " +
+                                                         res::ApiResourceOwnerScope_Name(old.owner_scope()) + ")");
+    return grpc::Status::OK;
+  }
+};
+
 /// Optimistic concurrency: a client that names a revision must name the current one.
 struct CheckVersion {
   static constexpr std::string_view name() { return "CheckVersion"; }

@@ -9,9 +9,11 @@ namespace {
 template <class T>
 using CreatePipeline = Pipeline<ResourceContext<T>, ValidateFieldConstraints, CheckReferences, ResolveSlug,
                                 BuildNewState, EnsureSlugUnique, Persist>;
+// The stored resource comes first: what the request leaves empty of its fixed fields is the stored
+// value, and only then can the request be judged as a whole.
 template <class T>
-using UpdatePipeline = Pipeline<ResourceContext<T>, ValidateFieldConstraints, LoadStored, CheckVersion, CheckReferences,
-                                CarryOverStored, ResolveSlug, EnsureSlugUnique, Persist>;
+using UpdatePipeline = Pipeline<ResourceContext<T>, LoadStored, KeepFixedFields, ValidateFieldConstraints, CheckVersion,
+                                CheckReferences, CarryOverStored, ResolveSlug, EnsureSlugUnique, Persist>;
 template <class T>
 using DeletePipeline = Pipeline<ResourceContext<T>, LoadStored, RemoveWithDependents>;
 

@@ -4,6 +4,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include "domain/status.h"
@@ -33,10 +35,23 @@ grpc::Status get(store::Reader& db, std::string_view id, T& out);
 /// An execution as stored, still encoded.
 grpc::Status get_snapshot(store::Reader& db, std::string_view id, model::SnapshotPtr& out);
 
+/// What makes a create idempotent: the client's key (read from its request header by the api)
+/// and its request's fingerprint; a key older than `ttl` no longer counts.
+struct Idempotency {
+  std::string key;
+  std::string fingerprint;
+  std::chrono::milliseconds ttl;
+};
+
 /// The execution create pipeline (session mode or agent mode), all in the caller's transaction.
 /// `encoded`, when given, receives the stored state as encoded once for the row and the watchers.
+/// With `idempotency`, a repeat of a create whose execution still exists returns that execution's
+/// current state and writes nothing; the same key with another request is ALREADY_EXISTS.
 grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out,
-                              model::SnapshotPtr* encoded = nullptr);
+                              model::SnapshotPtr* encoded = nullptr, const Idempotency* idempotency = nullptr);
+/// True for the status of a create that lost its idempotency key to a concurrent create committed
+/// by another writer; run again, it returns that create's execution.
+bool lost_idempotency_race(const grpc::Status& status);
 /// Merges a status update into the stored execution and bumps its revision.
 grpc::Status update_status(store::Tx& tx, const exv1::AgentExecutionUpdateStatusInput& input, Execution& out,
                            model::SnapshotPtr* encoded = nullptr);

@@ -19,6 +19,14 @@
 
 namespace aexd::store {
 
+/// An execution create remembered under the client's idempotency key.
+struct IdempotencyKey {
+  std::string key;
+  std::string fingerprint;  // of the create request (domain/idempotency.h)
+  std::string execution_id;
+  int64_t created_ms = 0;  // Unix time in milliseconds
+};
+
 /// Reads of one connection (or of the write transaction, which sees its own writes).
 class Reader {
  public:
@@ -43,6 +51,9 @@ class Reader {
   /// One page and the filter's total, read consistently with each other.
   virtual grpc::Status list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) = 0;
   virtual grpc::Status list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) = 0;
+
+  /// The key as stored, however old; null when absent.
+  virtual grpc::Status find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) = 0;
 
  protected:
   ~Reader() = default;
@@ -71,6 +82,14 @@ class Tx : public Reader {
   virtual grpc::Status remove(const AgentInstance& before) = 0;
   virtual grpc::Status remove(const Session& before) = 0;
   virtual grpc::Status remove(const Execution& before) = 0;
+
+  /// ALREADY_EXISTS when the key is held, by the database's constraint: the insert, not a lookup
+  /// before it, decides which of two concurrent creates (maybe in two processes) owns the key.
+  virtual grpc::Status insert(const IdempotencyKey& key) = 0;
+  virtual grpc::Status remove_idempotency_key(std::string_view key) = 0;
+  /// Removes at most `limit` keys created before `before_ms`, oldest first (bounded: it runs on
+  /// the hot path of creates, walking the created-time index).
+  virtual grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) = 0;
 
  protected:
   ~Tx() = default;

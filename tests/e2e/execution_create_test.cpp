@@ -302,3 +302,122 @@ TEST_CASE("16 concurrent first executions for a fresh agent share exactly one de
   CHECK(must(setup.get<Agent>(agent.metadata().id())).status().default_instance_id() == *instances.begin());
   CHECK(count_rows(server.db_path(), "agent_instances") == 1);
 }
+
+TEST_CASE("16 concurrent creates with one idempotency key make one execution and all get its id") {
+  constexpr int kClients = 16;
+  TestServer server;
+  Client setup(server.channel());
+  const auto request = make_execution_for_agent(must(setup.create(make_agent("Code Reviewer"))).metadata().id());
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < kClients; ++i) {
+    channels.push_back(server.new_channel());
+    REQUIRE(channels.back()->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+  }
+  std::vector<Result<Execution>> results(kClients, grpc::Status(grpc::StatusCode::UNKNOWN, "not run"));
+  std::latch start(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = Client(channels[i]).create(request, "run-42");
+    });
+  for (auto& t : clients) t.join();
+
+  std::set<std::string> ids;
+  for (const auto& result : results) {
+    REQUIRE_MESSAGE(result.ok(), describe(result.status()));
+    ids.insert(result->metadata().id());
+  }
+  CHECK(ids.size() == 1);
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+  CHECK(count_rows(server.db_path(), "sessions") == 1);
+}
+
+TEST_CASE("a repeated idempotency key answers with the execution's current state") {
+  TestServer server;
+  Client api(server.channel());
+  const auto request = make_execution_for_agent(must(api.create(make_agent("Code Reviewer"))).metadata().id());
+  const auto first = must(api.create(request, "run-42"));
+  ExecutionStatus running;
+  running.set_phase(exv1::EXECUTION_IN_PROGRESS);
+  const auto now = must(api.update_status(first.metadata().id(), running));
+
+  const auto again = must(api.create(request, "run-42"));
+
+  CHECK(same(again, now));
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+}
+
+TEST_CASE("the same idempotency key with a different request is ALREADY_EXISTS") {
+  TestServer server;
+  Client api(server.channel());
+  const auto request = make_execution_for_agent(must(api.create(make_agent("Code Reviewer"))).metadata().id());
+  must(api.create(request, "run-42"));
+  auto different = request;
+  different.mutable_spec()->set_message("another message");
+
+  const auto result = api.create(different, "run-42");
+
+  REQUIRE_FALSE(result.ok());
+  CHECK_MESSAGE(result.status().error_code() == grpc::StatusCode::ALREADY_EXISTS, describe(result.status()));
+  CHECK(result.status().error_message().find("idempotency-key") != std::string::npos);
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+}
+
+TEST_CASE("an idempotency key survives a restart") {
+  TestServer server;
+  const auto request =
+      make_execution_for_agent(must(Client(server.channel()).create(make_agent("Code Reviewer"))).metadata().id());
+  const auto first = must(Client(server.channel()).create(request, "run-42"));
+
+  server.restart();
+  const auto again = must(Client(server.channel()).create(request, "run-42"));
+
+  CHECK(same(again, first));
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+}
+
+TEST_CASE("an idempotency key whose execution was deleted makes a new execution") {
+  TestServer server;
+  Client api(server.channel());
+  const auto request = make_execution_for_agent(must(api.create(make_agent("Code Reviewer"))).metadata().id());
+  const auto first = must(api.create(request, "run-42"));
+  must(api.remove<Execution>(first.metadata().id()));
+
+  const auto second = must(api.create(request, "run-42"));
+  const auto again = must(api.create(request, "run-42"));
+
+  CHECK(second.metadata().id() != first.metadata().id());
+  CHECK(again.metadata().id() == second.metadata().id());
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+}
+
+TEST_CASE("a malformed idempotency key is INVALID_ARGUMENT naming the header and creates nothing") {
+  TestServer server;
+  Client api(server.channel());
+  const auto request = make_execution_for_agent(must(api.create(make_agent("Code Reviewer"))).metadata().id());
+  // Non-printable bytes cannot be tested here: gRPC itself refuses them in a header value.
+  for (const std::string& key : {std::string(), std::string(129, 'k')}) {
+    CAPTURE(key);
+    const auto result = api.create(request, key);
+    REQUIRE_FALSE(result.ok());
+    CHECK_MESSAGE(result.status().error_code() == grpc::StatusCode::INVALID_ARGUMENT, describe(result.status()));
+    CHECK(result.status().error_message().rfind("idempotency-key: ", 0) == 0);
+  }
+  CHECK(must(api.create(request, std::string(128, 'k'))).metadata().id().starts_with("aex-"));
+  CHECK(count_rows(server.db_path(), "executions") == 1);
+}
+
+TEST_CASE("creates without an idempotency key each make an execution") {
+  TestServer server;
+  Client api(server.channel());
+  const auto request = make_execution_for_agent(must(api.create(make_agent("Code Reviewer"))).metadata().id());
+
+  const auto first = must(api.create(request));
+  const auto second = must(api.create(request));
+
+  CHECK(first.metadata().id() != second.metadata().id());
+  CHECK(count_rows(server.db_path(), "executions") == 2);
+  CHECK(count_rows(server.db_path(), "idempotency_keys") == 0);
+}

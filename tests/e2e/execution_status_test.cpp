@@ -1,6 +1,7 @@
 // An execution's life after create, over gRPC: get, update, updateStatus (the merge rules, terminal
 // phases, revisions), delete, and fields from newer clients surviving the round trip.
 #include <string>
+#include <utility>
 
 #include "support/client.h"
 #include "support/watch_stream.h"
@@ -283,6 +284,36 @@ TEST_CASE("update replaces an execution's spec and metadata and keeps its id, st
   CHECK(audit.spec_audit().event() == "updated");
   CHECK(audit.spec_audit().created_at() == before.status().audit().spec_audit().created_at());
   CHECK(same(audit.status_audit(), before.status().audit().status_audit()));
+}
+
+TEST_CASE("update may not change an execution's org or owner scope, and an empty one keeps the stored one") {
+  TestServer server;
+  Client api(server.channel());
+  const auto agent = must(api.create(make_agent("Code Reviewer")));
+  auto request = make_execution_for_agent(agent.metadata().id());
+  request.mutable_metadata()->set_org("acme");
+  const auto created = must(api.create(request));
+
+  auto other_org = created;
+  other_org.mutable_metadata()->set_org("globex");
+  auto scoped = created;
+  scoped.mutable_metadata()->set_owner_scope(res::organization);
+  const std::pair<Execution, std::string> cases[] = {{other_org, "metadata.org: "}, {scoped, "metadata.owner_scope: "}};
+  for (const auto& [bad, field] : cases) {
+    const auto result = api.update(bad);
+    check_code(result, grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_MESSAGE(result.status().error_message().rfind(field, 0) == 0, describe(result.status()));
+  }
+  CHECK(same(must(api.get<Execution>(created.metadata().id())), created));
+
+  auto empty = created;
+  empty.mutable_metadata()->clear_org();
+  empty.mutable_spec()->clear_session_id();
+  empty.mutable_spec()->clear_agent_id();
+  const auto updated = must(api.update(empty));
+  CHECK(updated.metadata().org() == "acme");
+  CHECK(updated.spec().session_id() == created.spec().session_id());
+  CHECK(updated.spec().agent_id() == created.spec().agent_id());
 }
 
 TEST_CASE("update of an execution with a stale metadata.version.id is ABORTED") {

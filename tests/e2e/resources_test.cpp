@@ -1,6 +1,7 @@
 // Agents, agent instances and sessions over gRPC: create/apply/update/get/delete, slug uniqueness,
 // optimistic concurrency and the delete rules between the kinds.
 #include <string>
+#include <utility>
 
 #include "support/client.h"
 
@@ -20,6 +21,7 @@ struct Kind;
 template <>
 struct Kind<Agent> {
   static constexpr std::string_view prefix = kAgentPrefix;
+  static constexpr auto other_scope = res::platform;
   static Agent request(const Client&, const std::string& name) { return make_agent(name); }
   static void edit_spec(Agent& r, const std::string& text) { r.mutable_spec()->set_description(text); }
   static const std::string& spec_text(const Agent& r) { return r.spec().description(); }
@@ -28,6 +30,7 @@ struct Kind<Agent> {
 template <>
 struct Kind<AgentInstance> {
   static constexpr std::string_view prefix = kInstancePrefix;
+  static constexpr auto other_scope = res::platform;
   static AgentInstance request(const Client& api, const std::string& name) {
     auto agent = must(api.create(make_agent(name + " agent")));
     return make_instance(agent.metadata().id(), name);
@@ -39,6 +42,7 @@ struct Kind<AgentInstance> {
 template <>
 struct Kind<Session> {
   static constexpr std::string_view prefix = kSessionPrefix;
+  static constexpr auto other_scope = res::identity_account;
   static Session request(const Client& api, const std::string& name) {
     auto agent = must(api.create(make_agent(name + " agent")));
     auto instance = must(api.create(make_instance(agent.metadata().id(), name + " instance")));
@@ -236,6 +240,45 @@ TEST_CASE_TEMPLATE("update naming the current metadata.version.id succeeds", T, 
 
   CHECK(updated.metadata().version().id() == "3");
   CHECK(Kind<T>::spec_text(updated) == "with the current revision");
+}
+
+TEST_CASE_TEMPLATE("update and apply may not move a resource to another org or owner scope", T, KINDS) {
+  TestServer server;
+  Client api(server.channel());
+  const auto created = must(api.create(Kind<T>::request(api, "Code Review")));
+  auto other_org = created;
+  other_org.mutable_metadata()->set_org("globex");
+  auto other_scope = created;
+  other_scope.mutable_metadata()->set_owner_scope(Kind<T>::other_scope);
+
+  const std::pair<T, std::string> cases[] = {{other_org, "metadata.org: "}, {other_scope, "metadata.owner_scope: "}};
+  for (const auto& [request, field] : cases) {
+    for (const auto& result : {api.update(request), api.apply(request)}) {
+      check_code(result, grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK_MESSAGE(result.status().error_message().rfind(field, 0) == 0, describe(result.status()));
+    }
+  }
+  CHECK(same(must(api.get<T>(created.metadata().id())), created));
+}
+
+TEST_CASE_TEMPLATE("update and apply leaving org and owner scope empty keep the stored ones", T, KINDS) {
+  TestServer server;
+  Client api(server.channel());
+  const auto created = must(api.create(Kind<T>::request(api, "Code Review")));
+  auto request = created;
+  request.mutable_metadata()->clear_org();
+  request.mutable_metadata()->clear_owner_scope();
+  request.mutable_metadata()->clear_version();
+
+  const auto updated = must(api.update(request));
+  const auto applied = must(api.apply(request));
+
+  for (const auto& r : {updated, applied}) {
+    CHECK(r.metadata().org() == "acme");
+    CHECK(r.metadata().owner_scope() == res::organization);
+  }
+  CHECK(applied.metadata().id() == created.metadata().id());
+  CHECK(same(must(api.get<T>(created.metadata().id())), applied));
 }
 
 TEST_CASE_TEMPLATE("update of an id that does not exist is NOT_FOUND naming the kind and id", T, KINDS) {

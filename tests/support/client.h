@@ -59,6 +59,13 @@ class Client {
   Result<T> create(const T& r) const {
     return call<T>([&](grpc::ClientContext* c, T* out) { return commands<T>()->create(c, r, out); });
   }
+  /// An execution create sending the `idempotency-key` request header.
+  Result<Execution> create(const Execution& r, const std::string& idempotency_key) const {
+    return call<Execution>([&](grpc::ClientContext* c, Execution* out) {
+      c->AddMetadata("idempotency-key", idempotency_key);
+      return commands<Execution>()->create(c, r, out);
+    });
+  }
   template <class T>
   Result<T> apply(const T& r) const {
     return call<T>([&](grpc::ClientContext* c, T* out) { return commands<T>()->apply(c, r, out); });

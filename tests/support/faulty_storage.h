@@ -82,6 +82,9 @@ class FaultyStorage final : public store::Storage {
     grpc::Status list(const store::ListQuery<store::SessionFilter>& q, store::ListPage<Session>& out) override {
       return real_.list(q, out);
     }
+    grpc::Status find_idempotency_key(std::string_view key, std::optional<store::IdempotencyKey>& out) override {
+      return real_.find_idempotency_key(key, out);
+    }
     grpc::Status insert(const Agent& r) override { return real_.insert(r); }
     grpc::Status insert(const AgentInstance& r) override { return real_.insert(r); }
     grpc::Status insert(const Session& r) override { return real_.insert(r); }
@@ -100,6 +103,11 @@ class FaultyStorage final : public store::Storage {
     grpc::Status remove(const AgentInstance& before) override { return real_.remove(before); }
     grpc::Status remove(const Session& before) override { return real_.remove(before); }
     grpc::Status remove(const Execution& before) override { return real_.remove(before); }
+    grpc::Status insert(const store::IdempotencyKey& key) override { return real_.insert(key); }
+    grpc::Status remove_idempotency_key(std::string_view key) override { return real_.remove_idempotency_key(key); }
+    grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) override {
+      return real_.remove_idempotency_keys_before(before_ms, limit);
+    }
 
    private:
     store::Tx& real_;

@@ -40,6 +40,11 @@ grpc::Status Operations::write(const T& resource, auto&& change) {
   }
 }
 
+grpc::Status Operations::write(auto&& change) {
+  if (!changes_) return {grpc::StatusCode::INTERNAL, "storage error: a write on a read-only connection"};
+  return guarded(change);
+}
+
 void Operations::announce(std::string id, model::SnapshotPtr snapshot) {
   changes_->push_back({std::move(id), std::move(snapshot)});
 }
@@ -138,6 +143,48 @@ grpc::Status Operations::remove(const Execution& before) {
   return write(before, [&] {
     sqlite::remove(db_, before);
     announce(before.metadata().id(), nullptr);
+  });
+}
+
+grpc::Status Operations::find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) {
+  return guarded([&] {
+    auto q = db_.query("SELECT fingerprint, execution_id, created_ms FROM idempotency_keys WHERE key=?");
+    q.bind(key);
+    out.reset();
+    if (q.step()) out = IdempotencyKey{std::string(key), std::string(q.blob(0)), std::string(q.text(1)), q.integer(2)};
+  });
+}
+
+grpc::Status Operations::insert(const IdempotencyKey& key) {
+  if (!changes_) return {grpc::StatusCode::INTERNAL, "storage error: a write on a read-only connection"};
+  try {
+    db_.query("INSERT INTO idempotency_keys(key, fingerprint, execution_id, created_ms) VALUES(?, ?, ?, ?)")
+        .bind(key.key)
+        .bind_blob(key.fingerprint)
+        .bind(key.execution_id)
+        .bind(key.created_ms)
+        .run();
+    return grpc::Status::OK;
+  } catch (const Error& e) {
+    if (e.code != SQLITE_CONSTRAINT_PRIMARYKEY && e.code != SQLITE_CONSTRAINT_UNIQUE) return status_of(e);
+    return errors::already_exists("idempotency-key '" + key.key + "' is held by another create");
+  } catch (const std::exception& e) {
+    return status_of(e);
+  }
+}
+
+grpc::Status Operations::remove_idempotency_key(std::string_view key) {
+  return write([&] { db_.query("DELETE FROM idempotency_keys WHERE key=?").bind(key).run(); });
+}
+
+grpc::Status Operations::remove_idempotency_keys_before(int64_t before_ms, int limit) {
+  return write([&] {
+    db_.query(
+           "DELETE FROM idempotency_keys WHERE key IN "
+           "(SELECT key FROM idempotency_keys WHERE created_ms < ? ORDER BY created_ms LIMIT ?)")
+        .bind(before_ms)
+        .bind(int64_t{limit})
+        .run();
   });
 }
 

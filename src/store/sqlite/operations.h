@@ -29,6 +29,7 @@ class Operations final : public Tx {
   grpc::Status executions_of_session(std::string_view session_id, std::vector<Execution>& out) override;
   grpc::Status list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) override;
   grpc::Status list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) override;
+  grpc::Status find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) override;
 
   grpc::Status insert(const Agent& r) override;
   grpc::Status insert(const AgentInstance& r) override;
@@ -43,10 +44,14 @@ class Operations final : public Tx {
   grpc::Status remove(const AgentInstance& before) override;
   grpc::Status remove(const Session& before) override;
   grpc::Status remove(const Execution& before) override;
+  grpc::Status insert(const IdempotencyKey& key) override;
+  grpc::Status remove_idempotency_key(std::string_view key) override;
+  grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) override;
 
  private:
   template <class T>
   grpc::Status write(const T& resource, auto&& change);
+  grpc::Status write(auto&& change);
   void announce(std::string id, model::SnapshotPtr snapshot);
 
   Connection& db_;

@@ -124,6 +124,19 @@ CREATE TRIGGER session_tags_uncounted AFTER DELETE ON session_tags BEGIN
   DELETE FROM list_counts WHERE list = 'ses.tag' AND key = OLD.tag AND n = 0;
 END;
 )sql",
+    // 3: idempotency keys of execution creates. The primary key is what makes two concurrent
+    // creates with one key one execution; the created-time index lets expired keys be deleted a
+    // few at a time without scanning the table. No foreign key to executions: a deleted
+    // execution frees its key when the key is next used.
+    R"sql(
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  fingerprint BLOB NOT NULL,
+  execution_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created_ms);
+)sql",
 };
 
 int user_version(Connection& db) {

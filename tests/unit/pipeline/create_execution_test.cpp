@@ -2,10 +2,14 @@
 
 #include <doctest/doctest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/util/time_util.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/idempotency.h"
 #include "pipeline/resources.h"
 #include "unit/pipeline/fixture.h"
 
@@ -437,4 +441,91 @@ TEST_CASE_FIXTURE(StoreFixture, "update_status without a status is INVALID_ARGUM
   input.set_execution_id(new_id(kExecutionPrefix));
   Execution out;
   CHECK(names_field(update_status(tx, input, out), "status"));
+}
+
+namespace {
+
+Idempotency keyed(const std::string& key, const Execution& request) {
+  return {key, request_fingerprint(request), std::chrono::hours(24)};
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(StoreFixture,
+                  "a create repeating an idempotency key returns the first execution and writes nothing") {
+  const auto request = make_execution_for_agent(agent().metadata().id());
+  const auto key = keyed("retry-1", request);
+  Execution first, again;
+  model::SnapshotPtr first_encoded, again_encoded;
+  REQUIRE(create_execution(tx, request, first, &first_encoded, &key).ok());
+  const auto executions = rows("executions"), sessions = rows("sessions");
+  changes.clear();
+
+  REQUIRE(create_execution(tx, request, again, &again_encoded, &key).ok());
+
+  CHECK(MessageDifferencer::Equals(again, first));
+  CHECK(again_encoded->view() == first_encoded->view());
+  CHECK(rows("executions") == executions);
+  CHECK(rows("sessions") == sessions);
+  CHECK(changes.empty());
+}
+
+TEST_CASE_FIXTURE(StoreFixture, "an idempotency key used with a different request is ALREADY_EXISTS") {
+  const auto request = make_execution_for_agent(agent().metadata().id());
+  const auto key = keyed("retry-1", request);
+  Execution first, other;
+  REQUIRE(create_execution(tx, request, first, nullptr, &key).ok());
+  auto different = request;
+  different.mutable_spec()->set_message("something else");
+  const auto different_key = keyed("retry-1", different);
+
+  const auto status = create_execution(tx, different, other, nullptr, &different_key);
+
+  CHECK(mentions(status, grpc::StatusCode::ALREADY_EXISTS, "idempotency-key 'retry-1'"));
+  CHECK(rows("executions") == 1);
+}
+
+TEST_CASE_FIXTURE(StoreFixture, "an idempotency key older than the TTL is free again and takes the new execution") {
+  const auto request = make_execution_for_agent(agent().metadata().id());
+  Execution first, second;
+  REQUIRE(create_execution(tx, request, first).ok());
+  const int64_t day_ago_ms = google::protobuf::util::TimeUtil::TimestampToMilliseconds(now()) - 25 * 3'600'000;
+  REQUIRE(tx.insert(store::IdempotencyKey{"retry-1", "another request", first.metadata().id(), day_ago_ms}).ok());
+  const auto key = keyed("retry-1", request);
+
+  REQUIRE(create_execution(tx, request, second, nullptr, &key).ok());
+
+  CHECK(second.metadata().id() != first.metadata().id());
+  std::optional<store::IdempotencyKey> held;
+  REQUIRE(tx.find_idempotency_key("retry-1", held).ok());
+  REQUIRE(held);
+  CHECK(held->execution_id == second.metadata().id());
+  CHECK(held->fingerprint == key.fingerprint);
+}
+
+TEST_CASE_FIXTURE(StoreFixture, "a keyed create removes expired keys of other creates") {
+  const auto request = make_execution_for_agent(agent().metadata().id());
+  REQUIRE(tx.insert(store::IdempotencyKey{"old", "f", "aex-gone", 1}).ok());
+  const auto key = keyed("new", request);
+  Execution out;
+
+  REQUIRE(create_execution(tx, request, out, nullptr, &key).ok());
+
+  std::optional<store::IdempotencyKey> old;
+  REQUIRE(tx.find_idempotency_key("old", old).ok());
+  CHECK_FALSE(old);
+  CHECK(rows("idempotency_keys") == 1);
+}
+
+TEST_CASE_FIXTURE(StoreFixture, "an idempotency key whose execution was deleted is free again") {
+  const auto request = make_execution_for_agent(agent().metadata().id());
+  const auto key = keyed("retry-1", request);
+  Execution first, removed, second;
+  REQUIRE(create_execution(tx, request, first, nullptr, &key).ok());
+  REQUIRE(remove(tx, first.metadata().id(), removed).ok());
+
+  REQUIRE(create_execution(tx, request, second, nullptr, &key).ok());
+
+  CHECK(second.metadata().id() != first.metadata().id());
+  CHECK(rows("executions") == 1);
 }

@@ -287,13 +287,16 @@ TEST_CASE("the schema migration that adds counts counts the rows a database alre
   add_execution(*db, "ses-1", exv1::EXECUTION_PENDING, {"red"});
   add_execution(*db, "ses-1", exv1::EXECUTION_COMPLETED, {"red", "blue"});
   add_execution(*db, "ses-2", exv1::EXECUTION_COMPLETED);
-  // Back to schema version 1: drop what the counts migration added, then migrate again.
+  // Back to schema version 1: drop what the counts migration (and every later one) added, then
+  // migrate again.
   std::vector<std::string> triggers;
   for (auto q = db->query("SELECT name FROM sqlite_master WHERE type = 'trigger'"); q.step();)
     triggers.emplace_back(q.text(0));
   REQUIRE_FALSE(triggers.empty());
   for (const auto& t : triggers) db->exec(("DROP TRIGGER " + t).c_str());
-  db->exec("DROP TABLE list_counts; DROP INDEX execution_tags_by_execution; PRAGMA user_version = 1");
+  db->exec(
+      "DROP TABLE idempotency_keys; DROP TABLE list_counts; DROP INDEX execution_tags_by_execution;"
+      "PRAGMA user_version = 1");
   store::sqlite::migrate(*db);
 
   const auto total = [&](ExecutionFilter f) { return run_count(*db, store::sqlite::count_statement(f)); };

@@ -105,3 +105,43 @@ TEST_CASE_FIXTURE(Fixture, "a reader's operations refuse to write and leave the 
   CHECK(reader.insert(agent_with_slug("reviewer")).error_code() == grpc::StatusCode::INTERNAL);
   CHECK_FALSE(store::sqlite::id_by_slug<Agent>(*db, agent_with_slug("reviewer").metadata(), "reviewer"));
 }
+
+TEST_CASE_FIXTURE(Fixture, "an idempotency key is found as it was inserted, and not once removed") {
+  const store::IdempotencyKey key{"retry-1", std::string("\x00\xff fingerprint", 14), "aex-1", 1'700'000'000'000};
+  REQUIRE(tx.insert(key).ok());
+
+  std::optional<store::IdempotencyKey> found;
+  REQUIRE(tx.find_idempotency_key("retry-1", found).ok());
+  REQUIRE(found);
+  CHECK(found->key == key.key);
+  CHECK(found->fingerprint == key.fingerprint);
+  CHECK(found->execution_id == key.execution_id);
+  CHECK(found->created_ms == key.created_ms);
+
+  REQUIRE(tx.remove_idempotency_key("retry-1").ok());
+  REQUIRE(tx.find_idempotency_key("retry-1", found).ok());
+  CHECK_FALSE(found);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a held idempotency key is ALREADY_EXISTS from the primary key itself") {
+  REQUIRE(tx.insert(store::IdempotencyKey{"retry-1", "a", "aex-1", 1}).ok());
+  const auto status = tx.insert(store::IdempotencyKey{"retry-1", "b", "aex-2", 2});  // no check before
+  CHECK(status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  std::optional<store::IdempotencyKey> found;
+  REQUIRE(tx.find_idempotency_key("retry-1", found).ok());
+  REQUIRE(found);
+  CHECK(found->execution_id == "aex-1");
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "removing expired idempotency keys takes the oldest ones before the cutoff, at most the limit") {
+  for (int64_t created : {40, 10, 30, 20, 50, 60})
+    REQUIRE(tx.insert(store::IdempotencyKey{"k" + std::to_string(created), "f", "aex-1", created}).ok());
+
+  REQUIRE(tx.remove_idempotency_keys_before(50, 3).ok());
+
+  std::vector<std::string> left;
+  auto q = db->query("SELECT key FROM idempotency_keys ORDER BY created_ms");
+  while (q.step()) left.emplace_back(q.text(0));
+  CHECK(left == std::vector<std::string>{"k40", "k50", "k60"});
+}
