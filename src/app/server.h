@@ -31,6 +31,7 @@ struct Options {
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;
   size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
+  int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
 };
 
