@@ -19,14 +19,11 @@ res::ApiResourceReference reference(res::ApiResourceOwnerScope scope, const std:
 }
 
 Result<Agent> agent_by(const TestServer& server, const res::ApiResourceReference& ref) {
-  auto stub = agentv1::AgentQueryController::NewStub(server.channel());
-  return Client::call<Agent>([&](grpc::ClientContext* c, Agent* out) { return stub->getByReference(c, ref, out); });
+  return Client(server.channel()).get_by_reference<Agent>(ref);
 }
 
 Result<AgentInstance> instance_by(const TestServer& server, const res::ApiResourceReference& ref) {
-  auto stub = instancev1::AgentInstanceQueryController::NewStub(server.channel());
-  return Client::call<AgentInstance>(
-      [&](grpc::ClientContext* c, AgentInstance* out) { return stub->getByReference(c, ref, out); });
+  return Client(server.channel()).get_by_reference<AgentInstance>(ref);
 }
 
 bool names_field(const grpc::Status& status, const std::string& field) {
