@@ -82,11 +82,22 @@ grpc::ServerUnaryReactor* get_call(Backend& backend, grpc::CallbackServerContext
   return read_call(backend, ctx, [req, resp](store::Reader& db) { return pipeline::get(db, req->value(), *resp); });
 }
 
+template <class T>
+grpc::ServerUnaryReactor* get_by_reference_call(Backend& backend, grpc::CallbackServerContext* ctx,
+                                                const res::ApiResourceReference* req, T* resp) {
+  return read_call(backend, ctx,
+                   [req, resp](store::Reader& db) { return pipeline::get_by_reference(db, *req, *resp); });
+}
+
 class AgentQueries final : public agentv1::AgentQueryController::CallbackService {
  public:
   explicit AgentQueries(Backend& backend) : backend_(backend) {}
   grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const agentv1::AgentId* req, Agent* resp) override {
     return get_call(backend_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* getByReference(grpc::CallbackServerContext* ctx, const res::ApiResourceReference* req,
+                                           Agent* resp) override {
+    return get_by_reference_call(backend_, ctx, req, resp);
   }
 
  private:
@@ -99,6 +110,10 @@ class AgentInstanceQueries final : public instancev1::AgentInstanceQueryControll
   grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const instancev1::AgentInstanceId* req,
                                 AgentInstance* resp) override {
     return get_call(backend_, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* getByReference(grpc::CallbackServerContext* ctx, const res::ApiResourceReference* req,
+                                           AgentInstance* resp) override {
+    return get_by_reference_call(backend_, ctx, req, resp);
   }
   grpc::ServerUnaryReactor* getByAgent(grpc::CallbackServerContext* ctx,
                                        const instancev1::GetAgentInstancesByAgentRequest* req,

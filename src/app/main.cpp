@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   app.add_option("--cache-mb", options.cache_mb,
                  "MiB of encoded executions kept in memory for get and subscribe (0: no cache)")
       ->capture_default_str();
+  app.add_option("--max-message-mb", options.max_message_mb,
+                 "largest request accepted, in MiB (larger ones get RESOURCE_EXHAUSTED); replies may be as large")
+      ->check(CLI::Range(1, 2047))
+      ->capture_default_str();
   app.add_flag("--bench-noop", options.bench_noop,
                "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
   int64_t idempotency_ttl_ms = options.idempotency_ttl.count();

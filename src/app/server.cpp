@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "api/noop_service.h"
+#include "api/reflection_v1.h"
 #include "api/services.h"
+#include "grpc/health/v1/health.pb.h"
 #include "store/sqlite/sqlite_storage.h"
 
 namespace aexd {
@@ -54,8 +56,17 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   if (s.options_.bench_noop) s.services_.push_back(std::make_unique<api::NoopService>());
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service is not built from a generated .proto: referencing ours links its
+  // descriptor into the generated pool, where both reflection services look symbols up.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetOption(api::reflection_v1());
+  // A larger request is gRPC's RESOURCE_EXHAUSTED "Received message larger than max (N vs. limit)".
+  builder.SetMaxReceiveMessageSize(s.options_.max_message_mb << 20);
+  // Replies and subscribe messages carry what requests stored: an execution is its create plus its
+  // status push, so it may outgrow one request. Its size is bounded by the receive limit already.
+  builder.SetMaxSendMessageSize(-1);
   // Without this a second aexd could silently share the port instead of failing to start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(s.options_.listen, grpc::InsecureServerCredentials(), &s.port_);

@@ -32,6 +32,7 @@ struct Options {
   size_t max_queued_writes = 10000;
   size_t max_in_flight = 20000;
   size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
+  int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
   std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
 };

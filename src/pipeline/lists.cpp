@@ -43,7 +43,7 @@ grpc::Status answer(store::Reader& db, Result<store::ListQuery<Filter>> query, L
 
 Result<int32_t> page_size(int32_t requested) {
   if (requested < 0) return errors::invalid("page_size", "must not be negative");
-  if (requested == 0) return kDefaultPageSize;
+  if (requested == 0) return kMaxPageSize;
   return std::min(requested, kMaxPageSize);
 }
 

@@ -19,11 +19,11 @@ namespace instancev1 = ai::stigmer::agentic::agentinstance::v1;
 
 /// The response header that carries the next page token (the wire messages have no field for it).
 inline constexpr std::string_view kNextPageTokenHeader = "x-next-page-token";
-inline constexpr int32_t kDefaultPageSize = 50;
 inline constexpr int32_t kMaxPageSize = 1000;
 inline constexpr int kMaxTags = 32;
 
-/// 0 means 50, anything above 1000 is 1000; negative is INVALID_ARGUMENT naming `page_size`.
+/// 0 and anything above 1000 mean 1000 (Stigmer's clients do not page: 0 must list everything it
+/// can); negative is INVALID_ARGUMENT naming `page_size`.
 Result<int32_t> page_size(int32_t requested);
 /// A page token is empty or the id of a listed entry ("<prefix>-<ulid>"); else INVALID_ARGUMENT
 /// naming `page_token`.

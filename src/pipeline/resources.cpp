@@ -174,6 +174,38 @@ grpc::Status get(store::Reader& db, std::string_view id, T& out) {
   return grpc::Status::OK;
 }
 
+template <class T>
+grpc::Status get_by_reference(store::Reader& db, const res::ApiResourceReference& ref, T& out) {
+  namespace kinds = res::apiresourcekind;
+  constexpr auto kind = std::is_same_v<T, Agent> ? kinds::agent : kinds::agent_instance;
+  if (ref.kind() != kinds::api_resource_kind_unknown && ref.kind() != kind)
+    return errors::invalid("kind", "must be " + kinds::ApiResourceKind_Name(kind) + " (or unset) for this service");
+  if (ref.scope() == res::api_resource_owner_scope_unspecified) return errors::invalid("scope", "is required");
+  if (!res::ApiResourceOwnerScope_IsValid(ref.scope()))
+    return errors::invalid("scope", "undefined value " + std::to_string(ref.scope()));
+  if (ref.slug().empty()) return errors::invalid("slug", "is required");
+  std::string id;
+  grpc::Status looked_up;
+  if (ref.scope() == res::organization) {
+    res::ApiResourceMetadata scope;
+    scope.set_owner_scope(ref.scope());
+    scope.set_org(ref.org());
+    looked_up = slug_holder<T>(db, scope, ref.slug(), id);
+  } else if constexpr (std::is_same_v<T, Agent>) {
+    looked_up = db.agent_by_slug_in_any_org(ref.scope(), ref.slug(), id);
+  } else {
+    looked_up = db.instance_by_slug_in_any_org(ref.scope(), ref.slug(), id);
+  }
+  if (!looked_up.ok()) return looked_up;
+  const std::string named = res::ApiResourceOwnerScope_Name(ref.scope()) +
+                            (ref.scope() == res::organization ? "/" + ref.org() : "") + "/" + ref.slug();
+  if (id.empty()) return errors::not_found(KindOf<T>::name, named);
+  std::optional<T> found;
+  if (auto s = load(db, id, found); !s.ok()) return s;  // deleted since the lookup: NOT_FOUND too
+  out = std::move(*found);
+  return grpc::Status::OK;
+}
+
 grpc::Status get_snapshot(store::Reader& db, std::string_view id, model::SnapshotPtr& out) {
   if (auto s = validate_id("value", id); !s.ok()) return s;
   if (auto s = db.find_snapshot(id, out); !s.ok()) return s;
@@ -197,5 +229,7 @@ AEXD_CREATES(Agent)
 AEXD_CREATES(AgentInstance)
 AEXD_CREATES(Session)
 #undef AEXD_CREATES
+template grpc::Status get_by_reference<Agent>(store::Reader&, const res::ApiResourceReference&, Agent&);
+template grpc::Status get_by_reference<AgentInstance>(store::Reader&, const res::ApiResourceReference&, AgentInstance&);
 
 }  // namespace aexd::pipeline

@@ -32,6 +32,10 @@ template <class T>
 grpc::Status remove(store::Tx& tx, std::string_view id, T& out);
 template <class T>
 grpc::Status get(store::Reader& db, std::string_view id, T& out);
+/// Agents and instances by (scope, org, slug); org counts only in the organization scope. An empty
+/// or incomplete reference is INVALID_ARGUMENT (Stigmer's CLI pings with one), an unknown one NOT_FOUND.
+template <class T>
+grpc::Status get_by_reference(store::Reader& db, const res::ApiResourceReference& ref, T& out);
 /// An execution as stored, still encoded.
 grpc::Status get_snapshot(store::Reader& db, std::string_view id, model::SnapshotPtr& out);
 

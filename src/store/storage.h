@@ -41,6 +41,12 @@ class Reader {
   virtual grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) = 0;
   virtual grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug,
                                         std::string& id) = 0;
+  /// As above in every org of `scope` (the platform and identity_account scopes do not belong to an
+  /// org, but rows keep the org their client sent): the oldest holder, or empty.
+  virtual grpc::Status agent_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                                std::string& id) = 0;
+  virtual grpc::Status instance_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                                   std::string& id) = 0;
 
   virtual grpc::Status count_sessions_of_agent(std::string_view agent_id, int64_t& n) = 0;
   virtual grpc::Status count_sessions_of_instance(std::string_view instance_id, int64_t& n) = 0;

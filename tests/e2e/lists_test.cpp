@@ -180,7 +180,7 @@ TEST_CASE(
   for (const auto& shape : shapes) {
     INFO("filter: " << shape.name);
     const auto expected = expected_ids(all, shape.phase, shape.tags);
-    const int32_t effective = shape.page_size == 0 ? 50 : std::min(shape.page_size, 1000);
+    const int32_t effective = shape.page_size == 0 ? 1000 : std::min(shape.page_size, 1000);
     const auto paged = page_through([&](const std::string& token, grpc::ClientContext& ctx, auto& page) {
       exv1::ListAgentExecutionsRequest request;
       request.set_page_size(shape.page_size);

@@ -81,6 +81,13 @@ class Client {
     return call<T>(
         [&](grpc::ClientContext* c, T* out) { return Rpc<T>::Queries::NewStub(channel_)->get(c, request, out); });
   }
+  /// Agents and agent instances.
+  template <class T>
+  Result<T> get_by_reference(const res::ApiResourceReference& ref) const {
+    return call<T>([&](grpc::ClientContext* c, T* out) {
+      return Rpc<T>::Queries::NewStub(channel_)->getByReference(c, ref, out);
+    });
+  }
   template <class T>
   Result<T> remove(const std::string& id) const {
     typename Rpc<T>::DeleteId request;

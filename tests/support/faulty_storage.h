@@ -64,6 +64,14 @@ class FaultyStorage final : public store::Storage {
                                   std::string& id) override {
       return real_.instance_by_slug(scope, slug, id);
     }
+    grpc::Status agent_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                          std::string& id) override {
+      return real_.agent_by_slug_in_any_org(scope, slug, id);
+    }
+    grpc::Status instance_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                             std::string& id) override {
+      return real_.instance_by_slug_in_any_org(scope, slug, id);
+    }
     grpc::Status count_sessions_of_agent(std::string_view id, int64_t& n) override {
       return real_.count_sessions_of_agent(id, n);
     }

@@ -72,6 +72,14 @@ grpc::Status Operations::instance_by_slug(const res::ApiResourceMetadata& scope,
                                           std::string& id) {
   return guarded([&] { id = id_by_slug<AgentInstance>(db_, scope, slug).value_or(""); });
 }
+grpc::Status Operations::agent_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                                  std::string& id) {
+  return guarded([&] { id = id_by_slug_in_any_org<Agent>(db_, scope, slug).value_or(""); });
+}
+grpc::Status Operations::instance_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                                     std::string& id) {
+  return guarded([&] { id = id_by_slug_in_any_org<AgentInstance>(db_, scope, slug).value_or(""); });
+}
 
 grpc::Status Operations::count_sessions_of_agent(std::string_view agent_id, int64_t& n) {
   return guarded([&] { n = sqlite::count_sessions_of_agent(db_, agent_id); });

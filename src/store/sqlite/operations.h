@@ -23,6 +23,10 @@ class Operations final : public Tx {
   grpc::Status find_snapshot(std::string_view id, model::SnapshotPtr& out) override;
   grpc::Status agent_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) override;
   grpc::Status instance_by_slug(const res::ApiResourceMetadata& scope, std::string_view slug, std::string& id) override;
+  grpc::Status agent_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                        std::string& id) override;
+  grpc::Status instance_by_slug_in_any_org(res::ApiResourceOwnerScope scope, std::string_view slug,
+                                           std::string& id) override;
   grpc::Status count_sessions_of_agent(std::string_view agent_id, int64_t& n) override;
   grpc::Status count_sessions_of_instance(std::string_view instance_id, int64_t& n) override;
   grpc::Status instances_of_agent(std::string_view agent_id, std::vector<AgentInstance>& out) override;

@@ -175,6 +175,16 @@ std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMeta
   return std::string(q.text(0));
 }
 
+template <class T>
+std::optional<std::string> id_by_slug_in_any_org(Connection& db, res::ApiResourceOwnerScope scope,
+                                                 std::string_view slug) {
+  // The slug index's owner_scope prefix bounds the scan; ids are time-ordered, so the oldest wins.
+  auto q =
+      db.query(std::string("SELECT id FROM ") + Table<T>::name + " WHERE owner_scope=? AND slug=? ORDER BY id LIMIT 1");
+  if (!q.bind(int64_t{scope}).bind(slug).step()) return std::nullopt;
+  return std::string(q.text(0));
+}
+
 int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id) {
   return count(db, "SELECT count(*) FROM sessions WHERE agent_instance_id=?", instance_id);
 }
@@ -204,6 +214,10 @@ AEXD_TABLE(Execution)
 template std::optional<std::string> id_by_slug<Agent>(Connection&, const res::ApiResourceMetadata&, std::string_view);
 template std::optional<std::string> id_by_slug<AgentInstance>(Connection&, const res::ApiResourceMetadata&,
                                                               std::string_view);
+template std::optional<std::string> id_by_slug_in_any_org<Agent>(Connection&, res::ApiResourceOwnerScope,
+                                                                 std::string_view);
+template std::optional<std::string> id_by_slug_in_any_org<AgentInstance>(Connection&, res::ApiResourceOwnerScope,
+                                                                         std::string_view);
 
 model::SnapshotPtr load_snapshot(Connection& db, std::string_view execution_id) {
   auto q = db.query("SELECT revision, phase, body FROM executions WHERE id=?");

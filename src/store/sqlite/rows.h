@@ -34,6 +34,10 @@ void replace_status(Connection& db, const Execution& now, Phase before, const mo
 /// Id of the agent or agent instance holding `slug` in (owner_scope, org), if any.
 template <class T>
 std::optional<std::string> id_by_slug(Connection& db, const res::ApiResourceMetadata& metadata, std::string_view slug);
+/// The oldest agent or agent instance holding `slug` in `scope`, in any org, if any.
+template <class T>
+std::optional<std::string> id_by_slug_in_any_org(Connection& db, res::ApiResourceOwnerScope scope,
+                                                 std::string_view slug);
 
 int64_t count_sessions_of_instance(Connection& db, std::string_view instance_id);
 int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id);

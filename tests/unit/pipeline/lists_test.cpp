@@ -20,8 +20,8 @@ bool names_field(const grpc::Status& status, const std::string& field) {
 
 }  // namespace
 
-TEST_CASE("page_size 0 means 50, sizes above 1000 are capped, others are kept") {
-  CHECK(*pipeline::page_size(0) == 50);
+TEST_CASE("page_size 0 means the cap of 1000, sizes above 1000 are capped, others are kept") {
+  CHECK(*pipeline::page_size(0) == 1000);
   CHECK(*pipeline::page_size(1) == 1);
   CHECK(*pipeline::page_size(1000) == 1000);
   CHECK(*pipeline::page_size(1001) == 1000);
@@ -89,6 +89,7 @@ TEST_CASE("total_pages rounds up and the next page token is the id of the page's
   ListDb db;
   for (int i = 0; i < 101; ++i) add_execution(*db, "ses-1", exv1::EXECUTION_PENDING);
   exv1::ListAgentExecutionsRequest request;
+  request.set_page_size(50);
   exv1::AgentExecutionList out;
   std::string next;
   REQUIRE(pipeline::list(db.reader(), request, out, next).ok());
@@ -102,6 +103,40 @@ TEST_CASE("total_pages rounds up and the next page token is the id of the page's
   CHECK(out.total_pages() == 1);
   CHECK(out.entries_size() == 101);
   CHECK(next.empty());
+}
+
+TEST_CASE("every list without a page_size returns 1000 entries, for clients that do not page") {
+  ListDb db;
+  const auto instance = add_instance(*db, "agt-1");
+  const auto session = add_session(*db, instance.metadata().id());
+  for (int i = 0; i < 1000; ++i) add_session(*db, instance.metadata().id());
+  for (int i = 0; i < 1001; ++i) add_execution(*db, session.metadata().id(), exv1::EXECUTION_PENDING);
+  std::string next;
+
+  exv1::AgentExecutionList executions;
+  REQUIRE(pipeline::list(db.reader(), exv1::ListAgentExecutionsRequest{}, executions, next).ok());
+  CHECK(executions.entries_size() == 1000);
+  CHECK(executions.total_pages() == 2);
+  CHECK(next == executions.entries(999).metadata().id());
+
+  exv1::ListAgentExecutionsBySessionRequest by_session;
+  by_session.set_session_id(session.metadata().id());
+  executions.Clear();
+  REQUIRE(pipeline::list(db.reader(), by_session, executions, next).ok());
+  CHECK(executions.entries_size() == 1000);
+  CHECK(executions.total_pages() == 2);
+
+  sessionv1::SessionList sessions;
+  REQUIRE(pipeline::list(db.reader(), sessionv1::ListSessionsRequest{}, sessions, next).ok());
+  CHECK(sessions.entries_size() == 1000);
+  CHECK(sessions.total_pages() == 2);
+
+  sessionv1::ListSessionsByAgentRequest by_agent;
+  by_agent.set_agent_id("agt-1");
+  sessions.Clear();
+  REQUIRE(pipeline::list(db.reader(), by_agent, sessions, next).ok());
+  CHECK(sessions.entries_size() == 1000);
+  CHECK(sessions.total_pages() == 2);
 }
 
 TEST_CASE("an empty list has no pages and no next page token") {

@@ -145,3 +145,20 @@ TEST_CASE_FIXTURE(Fixture,
   while (q.step()) left.emplace_back(q.text(0));
   CHECK(left == std::vector<std::string>{"k40", "k50", "k60"});
 }
+
+TEST_CASE_FIXTURE(Fixture, "a slug looked up in any org of a scope finds its oldest holder, and only in that scope") {
+  Agent first = agent_with_slug("helper");
+  first.mutable_metadata()->set_owner_scope(res::platform);
+  Agent second = agent_with_slug("helper");
+  second.mutable_metadata()->set_owner_scope(res::platform);
+  second.mutable_metadata()->set_org("globex");
+  REQUIRE(tx.insert(first).ok());
+  REQUIRE(tx.insert(second).ok());
+  std::string id;
+  REQUIRE(tx.agent_by_slug_in_any_org(res::platform, "helper", id).ok());
+  CHECK(id == first.metadata().id());
+  REQUIRE(tx.agent_by_slug_in_any_org(res::organization, "helper", id).ok());
+  CHECK(id.empty());
+  REQUIRE(tx.instance_by_slug_in_any_org(res::platform, "helper", id).ok());
+  CHECK(id.empty());
+}
