@@ -144,7 +144,8 @@ struct KeepFixedFields {
     if (m.org() != old.org())
       return errors::invalid("metadata.org", "cannot be changed by update (it is '" + old.org() + "')");
     if (m.owner_scope() == res::api_resource_owner_scope_unspecified) m.set_owner_scope(old.owner_scope());
-    if (m.owner_scope() != old.owner_scope())
+    // An undefined scope is left for ValidateFieldConstraints, which names it as undefined.
+    if (m.owner_scope() != old.owner_scope() && res::ApiResourceOwnerScope_IsValid(m.owner_scope()))
       return errors::invalid("metadata.owner_scope", "cannot be changed by update (it is " +
                                                          res::ApiResourceOwnerScope_Name(old.owner_scope()) + ")");
     return grpc::Status::OK;
