@@ -490,6 +490,7 @@ std::vector<Connection> connect(const LoadOptions& o) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.use_local_subchannel_pool", 1);
     args.SetInt("aexbench.connection", i);
+    args.SetMaxReceiveMessageSize(-1);  // replies carry the whole execution, as large as the server accepts
     Connection c;
     c.channel = grpc::CreateCustomChannel(o.host, grpc::InsecureChannelCredentials(), args);
     if (!c.channel->WaitForConnected(std::chrono::system_clock::now() +
