@@ -57,7 +57,7 @@ grpc::Status list(store::Reader& db, const exv1::ListAgentExecutionsRequest& req
                   std::string& next_page_token) {
   store::ExecutionFilter filter;
   if (!exv1::ExecutionPhase_IsValid(request.phase()))
-    return errors::invalid("phase", "unknown value " + std::to_string(request.phase()));
+    return errors::invalid("phase", "undefined value " + std::to_string(request.phase()));
   if (request.phase() != exv1::EXECUTION_PHASE_UNSPECIFIED) filter.phase = request.phase();
   auto tags = tags_of(request.tags());
   if (!tags.ok()) return tags.status();
