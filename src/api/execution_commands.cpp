@@ -8,21 +8,16 @@
 namespace aexd::api {
 namespace {
 
-/// A raw write: decodes `Input` on this thread, runs `work(tx, input, out, &encoded)` as a write job and
-/// replies with the state as the write encoded it.
-template <class Input, class Work>
-grpc::ServerUnaryReactor* execution_write(Backend& backend, grpc::CallbackServerContext* ctx,
-                                          const grpc::ByteBuffer* request, grpc::ByteBuffer* response, Work work) {
-  auto input = std::make_shared<Input>();
-  if (auto decoded = decode(*request, *input); !decoded.ok())
-    return detail::admit(backend, ctx, [&](auto done) { done(decoded); });
-  return write_call(backend, ctx, [input, response, work](store::Tx& tx) {
+/// A write job that runs `work(tx, out, &encoded)` and replies with the state as the write encoded it.
+template <class Work>
+auto replying_with_written(grpc::ByteBuffer* response, Work work) {
+  return [response, work](store::Tx& tx) {
     Execution out;
     model::SnapshotPtr encoded;
-    auto status = work(tx, *input, out, &encoded);
+    auto status = work(tx, out, &encoded);
     if (status.ok()) *response = encoded->message();
     return status;
-  });
+  };
 }
 
 /// The create's idempotency key from its request header, checked; null without the header.
@@ -48,20 +43,11 @@ grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext*
   auto checked = decode(*request, *input);
   if (checked.ok()) checked = read_idempotency(*ctx, *input, backend_.idempotency_ttl, idempotency);
   if (!checked.ok()) return detail::admit(backend_, ctx, [&](auto done) { done(checked); });
-  auto job = [input, idempotency, response](store::Tx& tx) {
-    Execution out;
-    model::SnapshotPtr encoded;
-    auto status = pipeline::create_execution(tx, *input, out, &encoded, idempotency.get());
-    if (status.ok()) *response = encoded->message();
-    return status;
-  };
-  return detail::admit(backend_, ctx, [&](auto done) {
-    // A create that lost its key to another writer runs once more, to answer with the winner's execution.
-    backend_.storage.write(job, [&storage = backend_.storage, job, done](const grpc::Status& status) {
-      if (pipeline::lost_idempotency_race(status)) return storage.write(job, done);
-      done(status);
-    });
-  });
+  return write_call(
+      backend_, ctx,
+      replying_with_written(response, [input, idempotency](store::Tx& tx, Execution& out, model::SnapshotPtr* encoded) {
+        return pipeline::create_execution(tx, *input, out, encoded, idempotency.get());
+      }));
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Execution* req,
@@ -71,8 +57,14 @@ grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx,
                                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
-  return execution_write<exv1::AgentExecutionUpdateStatusInput>(backend_, ctx, request, response,
-                                                                &pipeline::update_status);
+  auto input = std::make_shared<exv1::AgentExecutionUpdateStatusInput>();
+  if (auto decoded = decode(*request, *input); !decoded.ok())
+    return detail::admit(backend_, ctx, [&](auto done) { done(decoded); });
+  return write_call(
+      backend_, ctx,
+      replying_with_written(response, [input](store::Tx& tx, Execution& out, model::SnapshotPtr* encoded) {
+        return pipeline::update_status(tx, *input, out, encoded);
+      }));
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,

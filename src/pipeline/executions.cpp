@@ -55,7 +55,6 @@ grpc::Status store_status(store::Tx& tx, Execution& execution, Phase before, con
   return tx.replace_status(execution, before, encoded);
 }
 
-constexpr std::string_view kLostRace = "idempotency-key: a concurrent create with this key committed first";
 // Expired keys deleted per keyed create: more than one, so the table shrinks faster than it grows.
 constexpr int kExpiredKeysPerCreate = 8;
 
@@ -79,18 +78,11 @@ grpc::Status find_earlier_create(store::Tx& tx, const Idempotency& idem, int64_t
 
 grpc::Status remember_create(store::Tx& tx, const Idempotency& idem, int64_t now_ms, const std::string& execution_id) {
   if (auto s = tx.remove_idempotency_keys_before(now_ms - idem.ttl.count(), kExpiredKeysPerCreate); !s.ok()) return s;
-  auto inserted = tx.insert(store::IdempotencyKey{idem.key, idem.fingerprint, execution_id, now_ms});
-  // Only a writer that did not see the winner's row can get here (another process).
-  if (inserted.error_code() == grpc::StatusCode::ALREADY_EXISTS)
-    return {grpc::StatusCode::ABORTED, std::string(kLostRace)};
-  return inserted;
+  // The key's primary key decides: a writer that did not see another process's row gets ALREADY_EXISTS.
+  return tx.insert(store::IdempotencyKey{idem.key, idem.fingerprint, execution_id, now_ms});
 }
 
 }  // namespace
-
-bool lost_idempotency_race(const grpc::Status& status) {
-  return status.error_code() == grpc::StatusCode::ABORTED && status.error_message() == kLostRace;
-}
 
 grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out, model::SnapshotPtr* encoded,
                               const Idempotency* idempotency) {

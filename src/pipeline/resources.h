@@ -53,9 +53,6 @@ struct Idempotency {
 /// current state and writes nothing; the same key with another request is ALREADY_EXISTS.
 grpc::Status create_execution(store::Tx& tx, const Execution& request, Execution& out,
                               model::SnapshotPtr* encoded = nullptr, const Idempotency* idempotency = nullptr);
-/// True for the status of a create that lost its idempotency key to a concurrent create committed
-/// by another writer; run again, it returns that create's execution.
-bool lost_idempotency_race(const grpc::Status& status);
 /// Merges a status update into the stored execution and bumps its revision.
 grpc::Status update_status(store::Tx& tx, const exv1::AgentExecutionUpdateStatusInput& input, Execution& out,
                            model::SnapshotPtr* encoded = nullptr);
