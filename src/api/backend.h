@@ -14,6 +14,7 @@
 #include <string>
 
 #include "api/read_through.h"
+#include "dispatch/dispatcher.h"
 #include "domain/errors.h"
 #include "store/storage.h"
 #include "watch/watch_hub.h"
@@ -41,6 +42,7 @@ struct Backend {
   ReadThrough& executions;
   watch::WatchHub& hub;
   Admission& admission;
+  dispatch::Dispatcher& dispatcher;
   std::chrono::milliseconds idempotency_ttl;  // how long a create's idempotency key counts
 };
 

@@ -6,6 +6,7 @@
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
 #include "ai/stigmer/agentic/agentinstance/v1/agentinstance.grpc.pb.h"
 #include "ai/stigmer/agentic/session/v1/session.grpc.pb.h"
+#include "aexd/v1/dispatch.grpc.pb.h"
 #include "api/backend.h"
 #include "pipeline/resources.h"
 
@@ -160,6 +161,19 @@ class ExecutionQueries final : public queries::Base {
                                           exv1::AgentExecutionList* resp) override;  // list_queries.cpp
   grpc::ServerWriteReactor<grpc::ByteBuffer>* subscribe(grpc::CallbackServerContext* ctx,
                                                         const grpc::ByteBuffer* request) override;  // subscribe.cpp
+
+ private:
+  Backend& backend_;
+};
+
+/// aexd.v1.ExecutionDispatch: runners claim executions (dispatch.cpp).
+class ExecutionDispatch final : public aexd::v1::ExecutionDispatch::CallbackService {
+ public:
+  explicit ExecutionDispatch(Backend& backend) : backend_(backend) {}
+  grpc::ServerWriteReactor<aexd::v1::DispatchEvent>* claim(grpc::CallbackServerContext* ctx,
+                                                           const aexd::v1::ClaimRequest* request) override;
+  grpc::ServerUnaryReactor* release(grpc::CallbackServerContext* ctx, const aexd::v1::ReleaseRequest* request,
+                                    aexd::v1::ReleaseResponse* response) override;
 
  private:
   Backend& backend_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <regex>
 
 #include "aexd_config.h"
 #include "app/server.h"
@@ -41,16 +42,37 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--bench-noop", options.bench_noop,
                "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
-  int64_t idempotency_ttl_ms = options.idempotency_ttl.count();
-  app.add_option("--idempotency-ttl", idempotency_ttl_ms,
-                 "how long an execution create's idempotency-key counts, e.g. 24h, 90m, 30s (default 24h)")
-      ->transform(
-          CLI::AsNumberWithUnit(std::map<std::string, int64_t>{{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}},
-                                static_cast<CLI::AsNumberWithUnit::Options>(CLI::AsNumberWithUnit::CASE_SENSITIVE |
-                                                                            CLI::AsNumberWithUnit::UNIT_REQUIRED)))
-      ->check(CLI::PositiveNumber);
+  // Durations: a number and a unit (ms, s, m, h); a bare number is seconds.
+  auto duration = [&app](const std::string& name, std::chrono::milliseconds& value, const std::string& help) {
+    return app
+        .add_option_function<std::string>(
+            name,
+            [&value, name](const std::string& text) {
+              static const std::regex kDuration(R"(^([0-9]+)(ms|s|m|h)?$)");
+              static const std::map<std::string, int64_t> kUnitMs{{"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60'000},
+                                                                  {"h", 3'600'000}};
+              std::smatch m;
+              if (!std::regex_match(text, m, kDuration)) throw CLI::ValidationError(name, "not a duration: " + text);
+              value = std::chrono::milliseconds(std::stoll(m[1]) * kUnitMs.at(m[2]));
+            },
+            help)
+        ->type_name("DURATION");
+  };
+  duration("--idempotency-ttl", options.idempotency_ttl,
+           "how long an execution create's idempotency-key counts, e.g. 24h, 90m, 30s (default 24h)");
+  int lease_seconds = 60;
+  app.add_option("--lease-seconds", lease_seconds, "a runner's lease when its claim names none: it ends this long "
+                                                   "after the runner's last status push")
+      ->check(CLI::Range(1, 24 * 3600))
+      ->capture_default_str();
+  app.add_option("--max-attempts", options.max_attempts,
+                 "assignments of an execution that no runner starts before it ends FAILED")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  duration("--stall-timeout", options.stall_timeout,
+           "an IN_PROGRESS execution with no status push for this long ends FAILED, e.g. 10m (default); 0 never");
   CLI11_PARSE(app, argc, argv);
-  options.idempotency_ttl = std::chrono::milliseconds(idempotency_ttl_ms);
+  options.lease = std::chrono::seconds(lease_seconds);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;

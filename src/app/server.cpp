@@ -33,17 +33,19 @@ Server::Server(Options options)
     : options_(std::move(options)),
       pool_(static_cast<size_t>(readers_of(options_) + 1)),
       cache_(options_.cache_mb << 20),
+      dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout}, pool_.get_executor()),
       admission_(options_.max_in_flight) {}
 
 Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage& open) {
   std::unique_ptr<Server> server(new Server(std::move(options)));
   auto& s = *server;
-  auto storage = open(s.options_, s.pool_.get_executor(), s.publisher_);
+  auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_);
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
+  if (auto started = s.dispatcher_.start(*s.storage_); !started.ok()) return started;
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
-                                                           s.admission_, s.options_.idempotency_ttl});
+                                                           s.admission_, s.dispatcher_, s.options_.idempotency_ttl});
   auto& b = *s.backend_;
   s.services_.push_back(std::make_unique<api::AgentCommands>(b));
   s.services_.push_back(std::make_unique<api::AgentQueries>(b));
@@ -53,6 +55,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   s.services_.push_back(std::make_unique<api::SessionQueries>(b));
   s.services_.push_back(std::make_unique<api::ExecutionCommands>(b));
   s.services_.push_back(std::make_unique<api::ExecutionQueries>(b));
+  s.services_.push_back(std::make_unique<api::ExecutionDispatch>(b));
   if (s.options_.bench_noop) s.services_.push_back(std::make_unique<api::NoopService>());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -84,6 +87,7 @@ void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   admission_.close();
+  dispatcher_.shutdown();
   hub_.close();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   // Queued writes still commit: the pool runs until its work (including drains) is done.

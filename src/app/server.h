@@ -14,6 +14,7 @@
 
 #include "api/backend.h"
 #include "api/read_through.h"
+#include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
 #include "store/storage.h"
@@ -35,6 +36,9 @@ struct Options {
   int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
   std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
+  std::chrono::milliseconds lease = std::chrono::seconds(60);  // a claim's lease when it names none
+  int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
+  std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
 };
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
@@ -59,6 +63,7 @@ class Server {
   size_t watched_executions() const { return hub_.channels(); }
   /// Writes waiting for their batch.
   size_t queued_writes() const { return storage_->queued_writes(); }
+  dispatch::Dispatcher::Counts dispatch_counts() const { return dispatcher_.counts(); }
   /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
   void shutdown();
 
@@ -71,6 +76,17 @@ class Server {
   watch::WatchHub hub_;
   watch::ExecutionCache cache_;
   watch::CommitPublisher publisher_{cache_, hub_};
+  dispatch::Dispatcher dispatcher_;
+  /// Commits reach the readers of executions first, then dispatch.
+  struct CommitFanout final : model::CommitListener {
+    CommitFanout(model::CommitListener& a, model::CommitListener& b) : first(a), second(b) {}
+    void committed(const std::vector<model::ExecutionChange>& changes) override {
+      first.committed(changes);
+      second.committed(changes);
+    }
+    model::CommitListener& first;
+    model::CommitListener& second;
+  } fanout_{publisher_, dispatcher_};
   std::unique_ptr<store::Storage> storage_;
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;

@@ -82,6 +82,13 @@ void settle_unfinished_work(ExecutionStatus& status, Phase ended_by, const googl
   }
 }
 
+void end_status(ExecutionStatus& status, Phase phase, std::string_view error, const google::protobuf::Timestamp& at) {
+  status.set_phase(phase);
+  status.set_completed_at(google::protobuf::util::TimeUtil::ToString(at));
+  if (!error.empty()) status.set_error(std::string(error));
+  settle_unfinished_work(status, phase, at);
+}
+
 LifecycleRule rule_of(Lifecycle op) {
   switch (op) {
     case Lifecycle::cancel:

@@ -5,6 +5,8 @@
 #include <google/protobuf/timestamp.pb.h>
 #include <grpcpp/support/status.h>
 
+#include <string_view>
+
 #include "domain/result.h"
 #include "domain/types.h"
 
@@ -29,6 +31,10 @@ Result<Push> merge_status(ExecutionStatus& stored, const ExecutionStatus& update
 /// progress SUB_AGENT_FAILED, each with error "interrupted: execution <phase>" and completed_at `at`.
 /// Upstream values only, so that upstream clients can name every value they read.
 void settle_unfinished_work(ExecutionStatus& status, Phase ended_by, const google::protobuf::Timestamp& at);
+
+/// Ends the execution in terminal `phase` at `at`: completed_at, `error` when not empty, and its
+/// unfinished work settled.
+void end_status(ExecutionStatus& status, Phase phase, std::string_view error, const google::protobuf::Timestamp& at);
 
 /// The lifecycle RPCs: cancel, terminate, pause, resume.
 enum class Lifecycle { cancel, terminate, pause, resume };

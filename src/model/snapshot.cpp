@@ -12,7 +12,7 @@ SnapshotPtr wrap(uint64_t revision, Phase phase, std::string* body) {
   // The slice owns the string, so the bytes are written once and never copied again.
   grpc::Slice bytes(
       body->data(), body->size(), [](void* owned) { delete static_cast<std::string*>(owned); }, body);
-  return std::make_shared<const Snapshot>(Snapshot{revision, is_terminal(phase), std::move(bytes)});
+  return std::make_shared<const Snapshot>(Snapshot{revision, phase, is_terminal(phase), std::move(bytes)});
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ namespace aexd::model {
 
 struct Snapshot {
   uint64_t revision = 0;
+  Phase phase = exv1::EXECUTION_PHASE_UNSPECIFIED;
   bool terminal = false;
   grpc::Slice bytes;  // the serialized AgentExecution; reference-counted, so copies are cheap
 

@@ -9,6 +9,11 @@
 
 namespace aexd::pipeline {
 
+/// Stores `execution`, the stored one with a changed status (it was in phase `before`), as its
+/// next revision.
+grpc::Status store_status(store::Tx& tx, Execution& execution, Phase before, const google::protobuf::Timestamp& now,
+                          model::SnapshotPtr& encoded);
+
 struct CreateExecutionContext : ResourceContext<Execution> {
   using ResourceContext::ResourceContext;
   std::optional<Agent> agent;      // agent mode: the agent to run (may gain a default instance)

@@ -44,16 +44,14 @@ grpc::Status CreateSessionIfNeeded::run(CreateExecutionContext& ctx) const {
   return grpc::Status::OK;
 }
 
-namespace {
-
-/// Stores `execution`, the stored one with a changed status (it was in phase `before`), as its
-/// next revision.
 grpc::Status store_status(store::Tx& tx, Execution& execution, Phase before, const google::protobuf::Timestamp& now,
                           model::SnapshotPtr& encoded) {
   record_change(execution, Changed::status, now);
   encoded = model::make_snapshot(execution);
   return tx.replace_status(execution, before, encoded);
 }
+
+namespace {
 
 // Expired keys deleted per keyed create: more than one, so the table shrinks faster than it grows.
 constexpr int kExpiredKeysPerCreate = 8;
@@ -137,11 +135,10 @@ grpc::Status transition(store::Tx& tx, std::string_view id, Lifecycle op, std::s
   if (before != rule.target) {
     const auto at = now();
     auto& status = *execution->mutable_status();
-    status.set_phase(rule.target);
     if (rule.ends_execution) {
-      status.set_completed_at(google::protobuf::util::TimeUtil::ToString(at));
-      if (!reason.empty()) status.set_error(std::string(reason));
-      settle_unfinished_work(status, rule.target, at);
+      end_status(status, rule.target, reason, at);
+    } else {
+      status.set_phase(rule.target);
     }
     model::SnapshotPtr stored;
     if (auto s = store_status(tx, *execution, before, at, stored); !s.ok()) return s;

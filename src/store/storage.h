@@ -27,6 +27,28 @@ struct IdempotencyKey {
   int64_t created_ms = 0;  // Unix time in milliseconds
 };
 
+/// Who runs an execution (API.md, "Dispatch"). The row outlives a lapsed or released lease, unheld
+/// (empty lease_id), so the next assignment knows its attempt; it ends with its execution: a
+/// terminal phase or a delete removes it.
+struct Lease {
+  std::string execution_id;
+  std::string lease_id;  // empty: unheld, waiting for its next assignment
+  std::string runner_id;
+  int attempt = 0;          // assignments so far
+  int64_t lease_ms = 0;     // how long the lease lasts without a push
+  int64_t assigned_ms = 0;  // Unix time in milliseconds
+  bool held() const { return !lease_id.empty(); }
+};
+
+/// An unfinished execution as dispatch rebuilds it at start-up.
+struct LiveExecution {
+  std::string id;
+  std::string agent_id;
+  Phase phase = exv1::EXECUTION_PHASE_UNSPECIFIED;
+  int64_t updated_ms = 0;  // its status's last change, Unix time in milliseconds
+  std::optional<Lease> lease;
+};
+
 /// Reads of one connection (or of the write transaction, which sees its own writes).
 class Reader {
  public:
@@ -60,6 +82,11 @@ class Reader {
 
   /// The key as stored, however old; null when absent.
   virtual grpc::Status find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) = 0;
+
+  virtual grpc::Status find_lease(std::string_view execution_id, std::optional<Lease>& out) = 0;
+  /// What dispatch needs at start-up: every started unfinished execution, every held one, and the
+  /// oldest `pending_limit` PENDING ones that no lease holds (oldest first). Reads index ranges only.
+  virtual grpc::Status live_executions(int pending_limit, std::vector<LiveExecution>& out) = 0;
 
  protected:
   ~Reader() = default;
@@ -96,6 +123,9 @@ class Tx : public Reader {
   /// Removes at most `limit` keys created before `before_ms`, oldest first (bounded: it runs on
   /// the hot path of creates, walking the created-time index).
   virtual grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) = 0;
+
+  /// Inserts or replaces the execution's lease row.
+  virtual grpc::Status put(const Lease& lease) = 0;
 
  protected:
   ~Tx() = default;

@@ -67,6 +67,7 @@ TEST_CASE("server reflection lists the agentic services") {
   const std::string listing = text(reply);
   for (const char* service : {"ai.stigmer.agentic.agentexecution.v1.AgentExecutionCommandController",
                               "ai.stigmer.agentic.agentexecution.v1.AgentExecutionQueryController",
+      "aexd.v1.ExecutionDispatch",
                               "ai.stigmer.agentic.agent.v1.AgentCommandController",
                               "ai.stigmer.agentic.session.v1.SessionQueryController", "grpc.health.v1.Health"})
     CHECK_MESSAGE(listing.find(service) != std::string::npos, service);
@@ -119,6 +120,7 @@ TEST_CASE("both reflection versions list every service, health included, and des
       "ai.stigmer.agentic.session.v1.SessionQueryController",
       "ai.stigmer.agentic.agentexecution.v1.AgentExecutionCommandController",
       "ai.stigmer.agentic.agentexecution.v1.AgentExecutionQueryController",
+      "aexd.v1.ExecutionDispatch",
       "grpc.health.v1.Health",
       "grpc.reflection.v1alpha.ServerReflection",
       "grpc.reflection.v1.ServerReflection",

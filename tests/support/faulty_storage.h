@@ -93,6 +93,12 @@ class FaultyStorage final : public store::Storage {
     grpc::Status find_idempotency_key(std::string_view key, std::optional<store::IdempotencyKey>& out) override {
       return real_.find_idempotency_key(key, out);
     }
+    grpc::Status find_lease(std::string_view id, std::optional<store::Lease>& out) override {
+      return real_.find_lease(id, out);
+    }
+    grpc::Status live_executions(int pending_limit, std::vector<store::LiveExecution>& out) override {
+      return real_.live_executions(pending_limit, out);
+    }
     grpc::Status insert(const Agent& r) override { return real_.insert(r); }
     grpc::Status insert(const AgentInstance& r) override { return real_.insert(r); }
     grpc::Status insert(const Session& r) override { return real_.insert(r); }
@@ -116,6 +122,7 @@ class FaultyStorage final : public store::Storage {
     grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) override {
       return real_.remove_idempotency_keys_before(before_ms, limit);
     }
+    grpc::Status put(const store::Lease& lease) override { return real_.put(lease); }
 
    private:
     store::Tx& real_;

@@ -1,5 +1,9 @@
 #include "store/sqlite/operations.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <unordered_map>
+
 #include "domain/errors.h"
 #include "domain/resources.h"
 #include "store/sqlite/lists.h"
@@ -16,6 +20,22 @@ grpc::Status guarded(F f) {
   } catch (const std::exception& e) {
     return status_of(e);
   }
+}
+
+constexpr const char* kLeaseColumns = "execution_id, lease_id, runner_id, attempt, lease_ms, assigned_ms";
+
+Lease lease_of(const Query& q) {
+  return Lease{std::string(q.text(0)), std::string(q.text(1)), std::string(q.text(2)), static_cast<int>(q.integer(3)),
+               q.integer(4), q.integer(5)};
+}
+
+/// Columns id, agent_id, phase, body of an execution row.
+LiveExecution live_of(const Query& q) {
+  const auto id = q.text(0);
+  const auto execution = parse<Execution>(id, q.blob(3));
+  const auto& updated = execution.status().audit().status_audit().updated_at();
+  return LiveExecution{std::string(id), std::string(q.text(1)), static_cast<Phase>(q.integer(2)),
+                       google::protobuf::util::TimeUtil::TimestampToMilliseconds(updated), std::nullopt};
 }
 
 }  // namespace
@@ -160,6 +180,56 @@ grpc::Status Operations::find_idempotency_key(std::string_view key, std::optiona
     q.bind(key);
     out.reset();
     if (q.step()) out = IdempotencyKey{std::string(key), std::string(q.blob(0)), std::string(q.text(1)), q.integer(2)};
+  });
+}
+
+grpc::Status Operations::find_lease(std::string_view execution_id, std::optional<Lease>& out) {
+  return guarded([&] {
+    auto q = db_.query(std::string("SELECT ") + kLeaseColumns + " FROM leases WHERE execution_id=?");
+    out.reset();
+    if (q.bind(execution_id).step()) out = lease_of(q);
+  });
+}
+
+grpc::Status Operations::live_executions(int pending_limit, std::vector<LiveExecution>& out) {
+  return guarded([&] {
+    out.clear();
+    std::unordered_map<std::string, Lease> leases;
+    for (auto q = db_.query(std::string("SELECT ") + kLeaseColumns + " FROM leases"); q.step();) {
+      Lease lease = lease_of(q);
+      leases.emplace(lease.execution_id, std::move(lease));
+    }
+    auto attach = [&](LiveExecution live) {
+      if (auto it = leases.find(live.id); it != leases.end()) live.lease = std::move(it->second), leases.erase(it);
+      out.push_back(std::move(live));
+    };
+    // Started and unfinished: IN_PROGRESS, WAITING_FOR_APPROVAL, PAUSED.
+    for (auto q = db_.query("SELECT id, agent_id, phase, body FROM executions WHERE phase IN (2, 6, 7)"); q.step();)
+      attach(live_of(q));
+    // Held and not started yet.
+    for (auto& [id, lease] : leases) {
+      if (!lease.held()) continue;
+      auto q = db_.query("SELECT id, agent_id, phase, body FROM executions WHERE id=? AND phase=1");
+      if (q.bind(id).step()) attach(live_of(q));
+    }
+    auto q = db_.query(
+        "SELECT id, agent_id FROM executions e WHERE phase=1 AND NOT EXISTS "
+        "(SELECT 1 FROM leases l WHERE l.execution_id=e.id AND l.lease_id<>'') ORDER BY id LIMIT ?");
+    for (q.bind(int64_t{pending_limit}); q.step();)
+      out.push_back(LiveExecution{std::string(q.text(0)), std::string(q.text(1)), exv1::EXECUTION_PENDING, 0, {}});
+  });
+}
+
+grpc::Status Operations::put(const Lease& lease) {
+  return write([&] {
+    db_.query(std::string("INSERT OR REPLACE INTO leases(") + kLeaseColumns + ") VALUES(?, ?, ?, ?, ?, ?)")
+        .bind(lease.execution_id)
+        .bind(lease.lease_id)
+        .bind(lease.runner_id)
+        .bind(int64_t{lease.attempt})
+        .bind(lease.lease_ms)
+        .bind(lease.assigned_ms)
+        .run();
   });
 }
 

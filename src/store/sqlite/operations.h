@@ -34,6 +34,8 @@ class Operations final : public Tx {
   grpc::Status list(const ListQuery<ExecutionFilter>& query, ListPage<Execution>& out) override;
   grpc::Status list(const ListQuery<SessionFilter>& query, ListPage<Session>& out) override;
   grpc::Status find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) override;
+  grpc::Status find_lease(std::string_view execution_id, std::optional<Lease>& out) override;
+  grpc::Status live_executions(int pending_limit, std::vector<LiveExecution>& out) override;
 
   grpc::Status insert(const Agent& r) override;
   grpc::Status insert(const AgentInstance& r) override;
@@ -51,6 +53,7 @@ class Operations final : public Tx {
   grpc::Status insert(const IdempotencyKey& key) override;
   grpc::Status remove_idempotency_key(std::string_view key) override;
   grpc::Status remove_idempotency_keys_before(int64_t before_ms, int limit) override;
+  grpc::Status put(const Lease& lease) override;
 
  private:
   template <class T>

@@ -137,6 +137,25 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created_ms);
 )sql",
+    // 4: dispatch leases (store::Lease). A row lives as long as its execution is unfinished; the
+    // triggers end it with the execution, so no write path has to remember to.
+    R"sql(
+CREATE TABLE leases (
+  execution_id TEXT PRIMARY KEY,
+  lease_id TEXT NOT NULL,
+  runner_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  lease_ms INTEGER NOT NULL,
+  assigned_ms INTEGER NOT NULL
+);
+CREATE TRIGGER executions_lease_ended AFTER UPDATE OF phase ON executions
+  WHEN NEW.phase IN (3, 4, 5, 8) BEGIN
+  DELETE FROM leases WHERE execution_id = NEW.id;
+END;
+CREATE TRIGGER executions_lease_deleted AFTER DELETE ON executions BEGIN
+  DELETE FROM leases WHERE execution_id = OLD.id;
+END;
+)sql",
 };
 
 int user_version(Connection& db) {

@@ -1,0 +1,134 @@
+// ExecutionDispatch: a runner's claim stream, and release. A ClaimReactor is the dispatcher's
+// RunnerStream: the dispatcher queues events on it (under its lock), the reactor's strand writes
+// them one at a time. Every StartWrite/Finish runs on that strand; the reactor is freed when the
+// call is done and no posted work still refers to it.
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+
+#include "api/services.h"
+
+namespace aexd::api {
+namespace {
+
+constexpr int kMaxCapacity = 1000;
+constexpr int kMaxLeaseSeconds = 24 * 3600;
+
+grpc::Status validate(const aexd::v1::ClaimRequest& request) {
+  if (request.runner_id().empty()) return errors::invalid("runner_id", "is required");
+  if (request.capacity() < 0 || request.capacity() > kMaxCapacity)
+    return errors::invalid("capacity", "must be between 1 and " + std::to_string(kMaxCapacity) + " (0 means 1)");
+  if (request.lease_seconds() < 0 || request.lease_seconds() > kMaxLeaseSeconds)
+    return errors::invalid("lease_seconds", "must be between 1 and " + std::to_string(kMaxLeaseSeconds) +
+                                                " (0 means the server's default)");
+  for (int i = 0; i < request.agent_ids_size(); ++i)
+    if (request.agent_ids(i).empty()) return errors::invalid("agent_ids[" + std::to_string(i) + "]", "is empty");
+  return grpc::Status::OK;
+}
+
+class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEvent>, public dispatch::RunnerStream {
+ public:
+  explicit ClaimReactor(Backend& backend) : backend_(backend), strand_(boost::asio::make_strand(backend.executor)) {}
+
+  void start(const aexd::v1::ClaimRequest& request) {
+    if (auto s = validate(request); !s.ok()) return finish(s);
+    dispatch::Claim claim{request.runner_id(), std::max(1, request.capacity()),
+                          {request.agent_ids().begin(), request.agent_ids().end()},
+                          std::chrono::seconds(request.lease_seconds())};
+    // Sent once the claim is registered: a runner that has the headers is being offered work.
+    on_strand([this] {
+      if (!finished_) StartSendInitialMetadata();
+    });
+    backend_.dispatcher.open(this, std::move(claim));
+  }
+
+  void send(aexd::v1::DispatchEvent event) override {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(event));
+    }
+    on_strand([this] { pump(); });
+  }
+  void end(const grpc::Status& status) override {
+    on_strand([this, status] { finish(status); });
+  }
+
+  void OnSendInitialMetadataDone(bool) override {}
+  void OnWriteDone(bool ok) override {
+    on_strand([this, ok] {
+      writing_ = false;
+      if (!ok) return finish({grpc::StatusCode::CANCELLED, "stream closed by the runner"});
+      pump();
+    });
+  }
+  void OnCancel() override {
+    on_strand([this] { finish({grpc::StatusCode::CANCELLED, "cancelled by the runner"}); });
+  }
+  void OnDone() override {
+    backend_.dispatcher.close(this);
+    unref();
+  }
+
+ private:
+  /// Strand-bound: writes the next queued event.
+  void pump() {
+    if (finished_ || writing_) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) return;
+      in_flight_ = std::move(queue_.front());  // kept alive until OnWriteDone
+      queue_.pop_front();
+    }
+    writing_ = true;
+    StartWrite(&in_flight_);
+  }
+
+  void finish(const grpc::Status& status) {
+    if (std::exchange(finished_, true)) return;
+    Finish(status);
+  }
+
+  template <class F>
+  void on_strand(F f) {
+    ref();
+    boost::asio::post(strand_, [this, f = std::move(f)] {
+      f();
+      unref();
+    });
+  }
+  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  Backend& backend_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  std::mutex mutex_;
+  std::deque<aexd::v1::DispatchEvent> queue_;  // bounded by the claim's capacity: an assignment, then a few controls each
+  aexd::v1::DispatchEvent in_flight_;
+  bool writing_ = false;
+  bool finished_ = false;
+  std::atomic<int> refs_{1};  // the call itself, released in OnDone
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<aexd::v1::DispatchEvent>* ExecutionDispatch::claim(grpc::CallbackServerContext*,
+                                                                             const aexd::v1::ClaimRequest* request) {
+  auto* reactor = new ClaimReactor(backend_);
+  reactor->start(*request);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExecutionDispatch::release(grpc::CallbackServerContext* ctx,
+                                                     const aexd::v1::ReleaseRequest* request,
+                                                     aexd::v1::ReleaseResponse*) {
+  return detail::admit(backend_, ctx, [&](auto done) {
+    backend_.dispatcher.release(request->execution_id(), request->lease_id(), std::move(done));
+  });
+}
+
+}  // namespace aexd::api
