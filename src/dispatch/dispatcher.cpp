@@ -194,30 +194,26 @@ bool Dispatcher::matches(const Stream& stream, const std::string& agent_id) cons
 
 void Dispatcher::offer(const std::string& id, std::vector<Action>& actions) {
   const Tracked& t = tracked_.at(id);
+  // The stream that just let it go gets it again only when no other stream can take it.
   Stream* best = nullptr;
-  size_t best_held = 0;
-  for (auto& s : streams_) {
-    if (s.serial == t.avoid_stream || !matches(s, t.agent_id) || !has_room(s)) continue;
-    const size_t held = held_by(s.claim.runner_id);
-    if (!best || held < best_held) best = &s, best_held = held;
-  }
+  auto better = [&](const Stream& s) {
+    if (!best) return true;
+    const bool avoided = s.serial == t.avoid_stream, best_avoided = best->serial == t.avoid_stream;
+    if (avoided != best_avoided) return !avoided;
+    return held_by(s.claim.runner_id) < held_by(best->claim.runner_id);
+  };
+  for (auto& s : streams_)
+    if (matches(s, t.agent_id) && has_room(s) && better(s)) best = &s;
   if (best) return start_assign(id, *best, actions);
   if (!pending_.count(id)) enqueue(id);
 }
 
 std::string Dispatcher::oldest_for(const Stream& stream) const {
-  auto first_allowed = [&](const std::set<std::string>& ids) -> std::string {
-    for (const auto& id : ids)
-      if (tracked_.at(id).avoid_stream != stream.serial) return id;
-    return {};
-  };
-  if (stream.claim.agent_ids.empty()) return first_allowed(pending_);
+  if (stream.claim.agent_ids.empty()) return pending_.empty() ? std::string() : *pending_.begin();
   std::string oldest;
   for (const auto& agent : stream.claim.agent_ids) {
     auto it = pending_by_agent_.find(agent);
-    if (it == pending_by_agent_.end()) continue;
-    std::string id = first_allowed(it->second);
-    if (!id.empty() && (oldest.empty() || id < oldest)) oldest = std::move(id);
+    if (it != pending_by_agent_.end() && (oldest.empty() || *it->second.begin() < oldest)) oldest = *it->second.begin();
   }
   return oldest;
 }
@@ -365,8 +361,7 @@ void Dispatcher::unhold(const std::string& id, Tracked& t, std::vector<Action>& 
   t.lease_id.clear();
   drop_hold(runner, id);
   Stream* holder = stream_of(runner);
-  // The runner that let it go (a lapse, a release) is offered it again last.
-  if (holder) t.avoid_stream = holder->serial;
+  t.avoid_stream = holder ? holder->serial : 0;
   offer(id, actions);
   if (holder) fill(*holder, actions);
 }

@@ -96,7 +96,7 @@ class Dispatcher final : public model::CommitListener {
     std::string runner_id{};  // holder, once an assignment is being written or held
     std::string lease_id{};   // empty while the assignment is being written
     int64_t lease_ms = 0, assigned_ms = 0;
-    uint64_t avoid_stream = 0;  // released by this stream: offered elsewhere first
+    uint64_t avoid_stream = 0;  // let go by this stream (lapse, release): offered to others first
     int64_t queued_due = 0;     // the deadline it is in the heap under; 0: none
     bool firing = false;        // a deadline's write is in flight
   };
