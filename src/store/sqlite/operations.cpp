@@ -207,8 +207,10 @@ grpc::Status Operations::live_executions(int pending_limit, std::vector<LiveExec
     for (auto q = db_.query("SELECT id, agent_id, phase, body FROM executions WHERE phase IN (2, 6, 7)"); q.step();)
       attach(live_of(q));
     // Held and not started yet.
-    for (auto& [id, lease] : leases) {
-      if (!lease.held()) continue;
+    std::vector<std::string> held;
+    for (const auto& [id, lease] : leases)
+      if (lease.held()) held.push_back(id);
+    for (const auto& id : held) {
       auto q = db_.query("SELECT id, agent_id, phase, body FROM executions WHERE id=? AND phase=1");
       if (q.bind(id).step()) attach(live_of(q));
     }
