@@ -122,8 +122,9 @@ class Wakeup {
 /// reports the end. end_on_server() and kill() may be called from any thread.
 class Runner::Execution {
  public:
-  Execution(Runner& runner, std::string id, std::string message)
-      : runner_(runner), id_(std::move(id)), message_(std::move(message)) {}
+  /// `heartbeat`: the longest time between pushes, well within the lease they renew.
+  Execution(Runner& runner, std::string id, std::string message, StatusBatcher::Clock::duration heartbeat)
+      : runner_(runner), id_(std::move(id)), message_(std::move(message)), heartbeat_(heartbeat) {}
   ~Execution() { join(); }
 
   void start() {
@@ -165,6 +166,7 @@ class Runner::Execution {
   Runner& runner_;
   const std::string id_;
   const std::string message_;  // the command's stdin
+  const StatusBatcher::Clock::duration heartbeat_;
   std::thread thread_;
   Wakeup wake_;
   std::atomic<bool> ended_on_server_ = false;
@@ -174,7 +176,7 @@ class Runner::Execution {
 
 void Runner::Execution::run() {
   // IN_PROGRESS before the command starts, so that one cancelled meanwhile never runs.
-  StatusBatcher batcher(now_rfc3339(), kPushInterval);
+  StatusBatcher batcher(now_rfc3339(), kPushInterval, heartbeat_);
   if (auto first = batcher.take(Clock::now())) push(*first, batcher);
   if (ended_on_server_) {
     log(id_ + " ended on the server before it started");
@@ -193,7 +195,7 @@ void Runner::Execution::run() {
   bool stopping = false;
   while (!child->exit_status()) {
     // Once stopping, the output goes into the final push only (none if the server ended it).
-    const auto due = stopping ? std::nullopt : batcher.due();
+    const auto due = stopping ? std::nullopt : std::optional(batcher.due());
     Output out;
     child->poll(due.value_or(Clock::now() + 1h), out, wake_.fd());
     wake_.drain();
@@ -381,7 +383,13 @@ void Runner::on_assignment(const aexd::v1::Assignment& assignment) {
     } else if (static_cast<int>(running_.size()) >= options_.capacity) {
       refusal = "at capacity";  // the server counts differently, e.g. across a reconnect
     } else {
-      auto& execution = running_[id] = std::make_unique<Execution>(*this, id, assignment.execution().spec().message());
+      const auto lease = google::protobuf::util::TimeUtil::TimestampToMilliseconds(assignment.lease_expires_at()) -
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+      const auto heartbeat = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(lease / 3), 500ms);
+      auto& execution = running_[id] =
+          std::make_unique<Execution>(*this, id, assignment.execution().spec().message(), heartbeat);
       execution->start();
       return;
     }

@@ -46,7 +46,8 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
-StatusBatcher::StatusBatcher(std::string started_at, Clock::duration interval) : interval_(interval) {
+StatusBatcher::StatusBatcher(std::string started_at, Clock::duration interval, Clock::duration heartbeat)
+    : interval_(interval), heartbeat_(heartbeat) {
   status_.set_phase(exv1::EXECUTION_IN_PROGRESS);
   status_.set_started_at(std::move(started_at));
 }
@@ -59,13 +60,13 @@ void StatusBatcher::add_line(std::string_view line, std::string timestamp) {
   unpushed_ = true;
 }
 
-std::optional<StatusBatcher::Clock::time_point> StatusBatcher::due() const {
-  if (!unpushed_) return std::nullopt;
-  return not_before_;
+StatusBatcher::Clock::time_point StatusBatcher::due() const {
+  // not_before_ is the last push plus `interval`.
+  return unpushed_ ? not_before_ : not_before_ - interval_ + heartbeat_;
 }
 
 std::optional<exv1::AgentExecutionStatus> StatusBatcher::take(Clock::time_point now) {
-  if (!unpushed_ || now < not_before_) return std::nullopt;
+  if (now < due()) return std::nullopt;
   unpushed_ = false;
   not_before_ = now + interval_;
   return status_;

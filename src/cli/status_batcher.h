@@ -24,14 +24,16 @@ class StatusBatcher {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// The first push (IN_PROGRESS with `started_at`, no messages yet) is due at once.
-  StatusBatcher(std::string started_at, Clock::duration interval);
+  /// The first push (IN_PROGRESS with `started_at`, no messages yet) is due at once. Pushes come
+  /// at most every `interval`, and at least every `heartbeat`: a push renews the runner's lease, so
+  /// a command that prints nothing for a while must not cost it its execution.
+  StatusBatcher(std::string started_at, Clock::duration interval, Clock::duration heartbeat);
 
   /// Appends a MESSAGE_AI message with `line` as its content, read at `timestamp` (RFC 3339).
   void add_line(std::string_view line, std::string timestamp);
 
-  /// When the next push is due; nullopt while everything has been pushed.
-  std::optional<Clock::time_point> due() const;
+  /// When the next push is due: the next batch of lines, or the heartbeat.
+  Clock::time_point due() const;
   /// The whole status, if a push is due at `now`; it then counts as pushed at `now`.
   std::optional<exv1::AgentExecutionStatus> take(Clock::time_point now);
   /// The push from take() did not go through: push again, but not before `at`.
@@ -44,6 +46,7 @@ class StatusBatcher {
  private:
   exv1::AgentExecutionStatus status_;
   Clock::duration interval_;
+  Clock::duration heartbeat_;
   Clock::time_point not_before_{};  // the clock's epoch: the first push is due at once
   bool unpushed_ = true;
 };

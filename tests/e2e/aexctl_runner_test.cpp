@@ -23,9 +23,9 @@ std::string shell_quoted(const std::string& s) {
 /// aexctl runner as a child process, its stderr (one line per event) collected.
 class Aexctl {
  public:
-  Aexctl(const TestServer& server, const std::string& command)
-      : child_(spawn_child("exec " AEXCTL_PATH " runner --server " + server.address() +
-                           " --grace-seconds 2 --command " + shell_quoted(command))) {}
+  Aexctl(const TestServer& server, const std::string& command, const std::string& flags = "")
+      : child_(spawn_child("exec " AEXCTL_PATH " runner --server " + server.address() + " --grace-seconds 2 " + flags +
+                           " --command " + shell_quoted(command))) {}
   ~Aexctl() {
     if (!child_->exit_status()) {
       child_->stop(std::chrono::seconds(20));
@@ -112,6 +112,18 @@ TEST_CASE("aexctl runner: the command sees the execution id in AEXD_EXECUTION_ID
   CHECK(out.status().phase() == exv1::EXECUTION_COMPLETED);
   REQUIRE(out.status().messages_size() == 1);
   CHECK(out.status().messages(0).content() == id);
+}
+
+TEST_CASE("aexctl runner: a command silent for longer than the lease keeps it through heartbeats and COMPLETES") {
+  Fixture f;
+  const std::string id = f.create("ignored").metadata().id();
+  auto queries = f.server.execution_queries();
+  WatchStream watch(*queries, id);
+  Aexctl aexctl(f.server, "sleep 3", "--lease-seconds 1");
+
+  REQUIRE(watch.wait_done(std::chrono::seconds(60)).ok());
+  INFO(aexctl.log());
+  CHECK(must(f.api.get<Execution>(id)).status().phase() == exv1::EXECUTION_COMPLETED);
 }
 
 TEST_CASE("aexctl runner: a non-zero exit ends the execution FAILED with the exit status and the stderr lines") {

@@ -16,6 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kInterval = 100ms;
+constexpr auto kHeartbeat = 20s;
 const Clock::time_point t0 = Clock::time_point{} + 1h;  // any clock reading
 
 std::vector<std::string> contents(const AgentExecutionStatus& status) {
@@ -27,24 +28,32 @@ std::vector<std::string> contents(const AgentExecutionStatus& status) {
 }  // namespace
 
 TEST_CASE("the first push is due at once: IN_PROGRESS with started_at and no messages") {
-  StatusBatcher batcher("2025-01-02T03:04:05Z", kInterval);
-  REQUIRE(batcher.due());
+  StatusBatcher batcher("2025-01-02T03:04:05Z", kInterval, kHeartbeat);
+  CHECK(batcher.due() <= t0);
   const auto first = batcher.take(t0);
   REQUIRE(first);
   CHECK(first->phase() == exv1::EXECUTION_IN_PROGRESS);
   CHECK(first->started_at() == "2025-01-02T03:04:05Z");
   CHECK(first->messages_size() == 0);
-  CHECK_FALSE(batcher.due());
-  CHECK_FALSE(batcher.take(t0 + 1h));
+}
+
+TEST_CASE("with nothing new, the status is pushed again each heartbeat, which keeps the lease") {
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
+  REQUIRE(batcher.take(t0));
+  CHECK(batcher.due() == t0 + kHeartbeat);
+  CHECK_FALSE(batcher.take(t0 + kHeartbeat - 1ms));
+  const auto beat = batcher.take(t0 + kHeartbeat);
+  REQUIRE(beat);
+  CHECK(beat->phase() == exv1::EXECUTION_IN_PROGRESS);
+  CHECK(batcher.due() == t0 + 2 * kHeartbeat);
 }
 
 TEST_CASE("lines are AI messages with their timestamp, pushed one interval after the last push, all at once") {
-  StatusBatcher batcher("2025-01-02T03:04:05Z", kInterval);
+  StatusBatcher batcher("2025-01-02T03:04:05Z", kInterval, kHeartbeat);
   REQUIRE(batcher.take(t0));
   batcher.add_line("one", "2025-01-02T03:04:06Z");
   batcher.add_line("two", "2025-01-02T03:04:07Z");
-  REQUIRE(batcher.due());
-  CHECK(*batcher.due() == t0 + kInterval);
+  CHECK(batcher.due() == t0 + kInterval);
   CHECK_FALSE(batcher.take(t0 + kInterval - 1ms));
   const auto push = batcher.take(t0 + kInterval);
   REQUIRE(push);
@@ -56,7 +65,7 @@ TEST_CASE("lines are AI messages with their timestamp, pushed one interval after
 }
 
 TEST_CASE("a line after a quiet spell is pushed at once") {
-  StatusBatcher batcher("s", kInterval);
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
   REQUIRE(batcher.take(t0));
   batcher.add_line("late", "t");
   const auto push = batcher.take(t0 + 10s);
@@ -65,7 +74,7 @@ TEST_CASE("a line after a quiet spell is pushed at once") {
 }
 
 TEST_CASE("a line every millisecond for two seconds: pushes an interval apart, each with every line so far") {
-  StatusBatcher batcher("s", kInterval);
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
   std::vector<Clock::time_point> pushed_at;
   int lines = 0;
   for (auto now = t0; now < t0 + 2s; now += 1ms) {
@@ -91,12 +100,12 @@ TEST_CASE("a line every millisecond for two seconds: pushes an interval apart, e
 }
 
 TEST_CASE("a failed push is due again, not before the retry time, and carries what it would have") {
-  StatusBatcher batcher("s", kInterval);
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
   REQUIRE(batcher.take(t0));
   batcher.add_line("one", "t");
   REQUIRE(batcher.take(t0 + kInterval));
   batcher.retry_at(t0 + 2s);
-  CHECK(*batcher.due() == t0 + 2s);
+  CHECK(batcher.due() == t0 + 2s);
   CHECK_FALSE(batcher.take(t0 + 1s));
   batcher.add_line("two", "t");
   const auto again = batcher.take(t0 + 2s);
@@ -105,7 +114,7 @@ TEST_CASE("a failed push is due again, not before the retry time, and carries wh
 }
 
 TEST_CASE("the final push of a failure carries the error with the messages") {
-  StatusBatcher batcher("s", kInterval);
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
   batcher.add_line("partial output", "t");
   const auto last = batcher.final_status(exv1::EXECUTION_FAILED, "exit status 3\noops", "c");
   CHECK(last.phase() == exv1::EXECUTION_FAILED);
@@ -121,7 +130,7 @@ TEST_CASE("output that is not UTF-8 is pushed with replacement characters, valid
   CHECK(valid_utf8("cut \xE2\x82") == "cut \xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK(valid_utf8("overlong \xC0\xAF") == "overlong \xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK(valid_utf8("surrogate \xED\xA0\x80") == "surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  StatusBatcher batcher("s", kInterval);
+  StatusBatcher batcher("s", kInterval, kHeartbeat);
   batcher.add_line("\xFE", "t");
   const auto push = batcher.take(t0);
   REQUIRE(push);
