@@ -38,11 +38,11 @@ class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEve
     dispatch::Claim claim{request.runner_id(), std::max(1, request.capacity()),
                           {request.agent_ids().begin(), request.agent_ids().end()},
                           std::chrono::seconds(request.lease_seconds())};
+    backend_.dispatcher.open(this, std::move(claim));
     // Sent once the claim is registered: a runner that has the headers is being offered work.
     on_strand([this] {
       if (!finished_) StartSendInitialMetadata();
     });
-    backend_.dispatcher.open(this, std::move(claim));
   }
 
   void send(aexd::v1::DispatchEvent event) override {

@@ -42,7 +42,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_);
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
-  if (auto started = s.dispatcher_.start(*s.storage_); !started.ok()) return started;
+  s.leases_ = std::make_unique<pipeline::StoredLeases>(*s.storage_);
+  if (auto started = s.dispatcher_.start(*s.leases_); !started.ok()) return started;
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
                                                            s.admission_, s.dispatcher_, s.options_.idempotency_ttl});

@@ -15,6 +15,7 @@
 #include "api/backend.h"
 #include "api/read_through.h"
 #include "dispatch/dispatcher.h"
+#include "pipeline/dispatch.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
 #include "store/storage.h"
@@ -88,6 +89,7 @@ class Server {
     model::CommitListener& second;
   } fanout_{publisher_, dispatcher_};
   std::unique_ptr<store::Storage> storage_;
+  std::unique_ptr<pipeline::StoredLeases> leases_;  // the dispatcher's writes, on storage_
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   std::unique_ptr<api::Backend> backend_;

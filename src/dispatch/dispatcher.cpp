@@ -38,13 +38,15 @@ void run(std::vector<std::function<void()>>& actions) {
 Dispatcher::Dispatcher(Settings settings, boost::asio::any_io_executor executor)
     : settings_(settings), executor_(executor), timer_(executor), retry_(executor) {}
 
-grpc::Status Dispatcher::start(store::Storage& storage) {
-  storage_ = &storage;
-  std::vector<store::LiveExecution> live;
+grpc::Status Dispatcher::start(model::LeaseStore& store) {
+  store_ = &store;
   std::promise<grpc::Status> read;
-  const int window = static_cast<int>(settings_.pending_window);
-  storage.read([&](store::Reader& reader) { return reader.live_executions(window, live); },
-               [&](const grpc::Status& status) { read.set_value(status); });
+  std::vector<model::LiveExecution> live;
+  store.live(static_cast<int>(settings_.pending_window),
+             [&](const grpc::Status& status, std::vector<model::LiveExecution> rows) {
+               live = std::move(rows);
+               read.set_value(status);
+             });
   if (auto s = read.get_future().get(); !s.ok()) return s;
   std::lock_guard lock(mutex_);
   absorb(live, true);
@@ -52,7 +54,7 @@ grpc::Status Dispatcher::start(store::Storage& storage) {
   return grpc::Status::OK;
 }
 
-void Dispatcher::absorb(const std::vector<store::LiveExecution>& live, bool at_start) {
+void Dispatcher::absorb(const std::vector<model::LiveExecution>& live, bool at_start) {
   size_t unheld_pending = 0;
   for (const auto& l : live) {
     const bool held = l.lease && l.lease->held();
@@ -230,25 +232,23 @@ void Dispatcher::fill(Stream& stream, std::vector<Action>& actions) {
 void Dispatcher::refill(std::vector<Action>& actions) {
   refilling_ = true;
   pending_overflow_ = false;  // set again by commits that find the window full meanwhile
-  auto live = std::make_shared<std::vector<store::LiveExecution>>();
-  const int window = static_cast<int>(settings_.pending_window);
-  actions.push_back([this, live, window] {
-    storage_->read([live, window](store::Reader& reader) { return reader.live_executions(window, *live); },
-                   [this, live](const grpc::Status& status) {
-                     std::vector<Action> actions;
-                     {
-                       std::lock_guard lock(mutex_);
-                       refilling_ = false;
-                       if (closed_) return;
-                       if (status.ok()) {
-                         absorb(*live, false);
-                       } else {
-                         pending_overflow_ = true;
-                       }
-                       for (auto& s : streams_) fill(s, actions);
+  actions.push_back([this] {
+    store_->live(static_cast<int>(settings_.pending_window),
+                 [this](const grpc::Status& status, std::vector<model::LiveExecution> live) {
+                   std::vector<Action> actions;
+                   {
+                     std::lock_guard lock(mutex_);
+                     refilling_ = false;
+                     if (closed_) return;
+                     if (status.ok()) {
+                       absorb(live, false);
+                     } else {
+                       pending_overflow_ = true;
                      }
-                     run(actions);
-                   });
+                     for (auto& s : streams_) fill(s, actions);
+                   }
+                   run(actions);
+                 });
   });
 }
 
@@ -258,22 +258,14 @@ void Dispatcher::start_assign(const std::string& id, Stream& stream, std::vector
   t.runner_id = stream.claim.runner_id;
   t.lease_id.clear();
   holds_[t.runner_id].insert(id);
-  struct Assigned {
-    store::Lease lease;
-    Execution execution;
-  };
-  auto result = std::make_shared<Assigned>();
   const auto lease = stream.claim.lease.count() > 0 ? stream.claim.lease : settings_.lease;
-  actions.push_back([this, id, runner = t.runner_id, lease, result] {
-    storage_->write(
-        [id, runner, lease, result](store::Tx& tx) {
-          return pipeline::assign(tx, id, runner, lease, result->lease, result->execution);
-        },
-        [this, id, result](const grpc::Status& status) { on_assigned(id, status, result->lease, result->execution); });
+  actions.push_back([this, id, runner = t.runner_id, lease] {
+    store_->assign(id, runner, lease, [this, id](const grpc::Status& status, const model::Lease& held,
+                                                 const Execution& execution) { on_assigned(id, status, held, execution); });
   });
 }
 
-void Dispatcher::on_assigned(const std::string& id, const grpc::Status& status, const store::Lease& lease,
+void Dispatcher::on_assigned(const std::string& id, const grpc::Status& status, const model::Lease& lease,
                              const Execution& execution) {
   std::vector<Action> actions;
   {
@@ -315,22 +307,16 @@ void Dispatcher::on_assigned(const std::string& id, const grpc::Status& status, 
 
 void Dispatcher::abandon(const std::string& id, Tracked& t, std::vector<Action>& actions) {
   t.firing = true;
-  lease_write(id, actions, [id, lease_id = t.lease_id, max = settings_.max_attempts](store::Tx& tx,
-                                                                                      pipeline::LeaseOutcome& outcome) {
-    return pipeline::abandon(tx, id, lease_id, max, outcome);
+  actions.push_back([this, id, lease_id = t.lease_id, done = outcome_of(id)] {
+    store_->abandon(id, lease_id, settings_.max_attempts, done);
   });
 }
 
-void Dispatcher::lease_write(const std::string& id, std::vector<Action>& actions,
-                             std::function<grpc::Status(store::Tx&, pipeline::LeaseOutcome&)> work) {
-  auto outcome = std::make_shared<pipeline::LeaseOutcome>(pipeline::LeaseOutcome::unchanged);
-  actions.push_back([this, id, outcome, work = std::move(work)] {
-    storage_->write([outcome, work](store::Tx& tx) { return work(tx, *outcome); },
-                    [this, id, outcome](const grpc::Status& status) { on_lease_outcome(id, status, *outcome); });
-  });
+model::LeaseStore::Outcome Dispatcher::outcome_of(const std::string& id) {
+  return [this, id](const grpc::Status& status, model::LeaseOutcome outcome) { on_lease_outcome(id, status, outcome); };
 }
 
-void Dispatcher::on_lease_outcome(const std::string& id, const grpc::Status& status, pipeline::LeaseOutcome outcome) {
+void Dispatcher::on_lease_outcome(const std::string& id, const grpc::Status& status, model::LeaseOutcome outcome) {
   std::vector<Action> actions;
   {
     std::lock_guard lock(mutex_);
@@ -338,7 +324,7 @@ void Dispatcher::on_lease_outcome(const std::string& id, const grpc::Status& sta
     if (it == tracked_.end() || closed_) return;  // ended: the commit already let it go
     Tracked& t = it->second;
     t.firing = false;
-    if (status.ok() && outcome == pipeline::LeaseOutcome::unheld) {
+    if (status.ok() && outcome == model::LeaseOutcome::unheld) {
       unhold(id, t, actions);
     } else {
       // Not due after all, or not written: decide again later, never in a tight loop.
@@ -431,15 +417,11 @@ void Dispatcher::on_timer() {
       }
       t.firing = true;
       if (!t.lease_id.empty() && std::max(t.assigned_ms, t.changed_ms) + t.lease_ms <= now) {
-        lease_write(id, actions,
-                    [id, lease_id = t.lease_id, max = settings_.max_attempts](store::Tx& tx,
-                                                                              pipeline::LeaseOutcome& outcome) {
-                      return pipeline::lapse(tx, id, lease_id, max, outcome);
-                    });
-      } else {
-        lease_write(id, actions, [id, timeout = settings_.stall_timeout](store::Tx& tx, pipeline::LeaseOutcome& outcome) {
-          return pipeline::stall(tx, id, timeout, outcome);
+        actions.push_back([this, id, lease_id = t.lease_id, done = outcome_of(id)] {
+          store_->lapse(id, lease_id, settings_.max_attempts, done);
         });
+      } else {
+        actions.push_back([this, id, done = outcome_of(id)] { store_->stall(id, settings_.stall_timeout, done); });
       }
     }
     arm_timer();
@@ -502,7 +484,7 @@ void Dispatcher::close(RunnerStream* link) {
 
 void Dispatcher::release(std::string execution_id, std::string lease_id,
                          std::function<void(const grpc::Status&)> done) {
-  storage_->write([execution_id, lease_id](store::Tx& tx) { return pipeline::release(tx, execution_id, lease_id); },
+  store_->release(execution_id, lease_id,
                   [this, execution_id, lease_id, done = std::move(done)](const grpc::Status& status) {
                     std::vector<Action> actions;
                     if (status.ok()) {

@@ -25,8 +25,7 @@
 
 #include "aexd/v1/dispatch.pb.h"
 #include "model/commit_listener.h"
-#include "pipeline/dispatch.h"
-#include "store/storage.h"
+#include "model/lease.h"
 
 namespace aexd::dispatch {
 
@@ -60,8 +59,9 @@ class Dispatcher final : public model::CommitListener {
  public:
   Dispatcher(Settings settings, boost::asio::any_io_executor executor);
 
-  /// Rebuilds queue, holds and deadlines from the database. Blocks; call once, before serving.
-  grpc::Status start(store::Storage& storage);
+  /// Rebuilds queue, holds and deadlines from the database, and writes through `store` from then
+  /// on. Blocks; call once, before serving.
+  grpc::Status start(model::LeaseStore& store);
   /// The storage's commit path.
   void committed(const std::vector<model::ExecutionChange>& changes) override;
 
@@ -103,7 +103,7 @@ class Dispatcher final : public model::CommitListener {
   using Action = std::function<void()>;  // storage work, run once the lock is released
 
   // All need mutex_.
-  void absorb(const std::vector<store::LiveExecution>& live, bool at_start);
+  void absorb(const std::vector<model::LiveExecution>& live, bool at_start);
   void track_change(const model::ExecutionChange& change, int64_t now, std::vector<Action>& actions);
   void untrack(const std::string& id, std::vector<Action>& actions);
   void enqueue(const std::string& id);
@@ -121,8 +121,8 @@ class Dispatcher final : public model::CommitListener {
   void drop_hold(const std::string& runner_id, const std::string& id);
   void unhold(const std::string& id, Tracked& t, std::vector<Action>& actions);
   void abandon(const std::string& id, Tracked& t, std::vector<Action>& actions);
-  void lease_write(const std::string& id, std::vector<Action>& actions,
-                   std::function<grpc::Status(store::Tx&, pipeline::LeaseOutcome&)> work);
+  /// Called with a deadline's or abandon's outcome (`on_lease_outcome`) once written.
+  model::LeaseStore::Outcome outcome_of(const std::string& id);
   void control(const Tracked& t, const std::string& id, Phase phase, std::string reason);
   int64_t due_of(const Tracked& t) const;
   void schedule(const std::string& id, Tracked& t);
@@ -130,14 +130,14 @@ class Dispatcher final : public model::CommitListener {
   void retry_soon();
 
   // Write completions and timers: they take the lock themselves.
-  void on_assigned(const std::string& id, const grpc::Status& status, const store::Lease& lease,
+  void on_assigned(const std::string& id, const grpc::Status& status, const model::Lease& lease,
                    const Execution& execution);
-  void on_lease_outcome(const std::string& id, const grpc::Status& status, pipeline::LeaseOutcome outcome);
+  void on_lease_outcome(const std::string& id, const grpc::Status& status, model::LeaseOutcome outcome);
   void on_timer();
 
   const Settings settings_;
   boost::asio::any_io_executor executor_;
-  store::Storage* storage_ = nullptr;
+  model::LeaseStore* store_ = nullptr;
 
   mutable std::mutex mutex_;
   bool closed_ = false;

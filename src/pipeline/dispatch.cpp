@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 #include "domain/audit.h"
@@ -137,6 +138,54 @@ grpc::Status stall(store::Tx& tx, std::string_view execution_id, std::chrono::mi
   if (last_status_change_ms(*execution) + timeout.count() > now_ms()) return grpc::Status::OK;
   outcome = LeaseOutcome::ended;
   return fail(tx, *execution, "stalled: no status update for " + seconds(timeout.count()));
+}
+
+void StoredLeases::live(int pending_limit,
+                        std::function<void(const grpc::Status&, std::vector<model::LiveExecution>)> done) {
+  auto out = std::make_shared<std::vector<model::LiveExecution>>();
+  storage_.read([pending_limit, out](store::Reader& reader) { return reader.live_executions(pending_limit, *out); },
+                [out, done = std::move(done)](const grpc::Status& status) { done(status, std::move(*out)); });
+}
+
+void StoredLeases::assign(const std::string& id, const std::string& runner_id, std::chrono::milliseconds lease,
+                          std::function<void(const grpc::Status&, const model::Lease&, const Execution&)> done) {
+  struct Assigned {
+    store::Lease lease;
+    Execution execution;
+  };
+  auto out = std::make_shared<Assigned>();
+  storage_.write(
+      [id, runner_id, lease, out](store::Tx& tx) {
+        return pipeline::assign(tx, id, runner_id, lease, out->lease, out->execution);
+      },
+      [out, done = std::move(done)](const grpc::Status& status) { done(status, out->lease, out->execution); });
+}
+
+void StoredLeases::outcome_write(std::function<grpc::Status(store::Tx&, LeaseOutcome&)> work, Outcome done) {
+  auto outcome = std::make_shared<LeaseOutcome>(LeaseOutcome::unchanged);
+  storage_.write([outcome, work = std::move(work)](store::Tx& tx) { return work(tx, *outcome); },
+                 [outcome, done = std::move(done)](const grpc::Status& status) { done(status, *outcome); });
+}
+
+void StoredLeases::lapse(const std::string& id, const std::string& lease_id, int max_attempts, Outcome done) {
+  outcome_write([=](store::Tx& tx, LeaseOutcome& outcome) { return pipeline::lapse(tx, id, lease_id, max_attempts, outcome); },
+                std::move(done));
+}
+
+void StoredLeases::abandon(const std::string& id, const std::string& lease_id, int max_attempts, Outcome done) {
+  outcome_write(
+      [=](store::Tx& tx, LeaseOutcome& outcome) { return pipeline::abandon(tx, id, lease_id, max_attempts, outcome); },
+      std::move(done));
+}
+
+void StoredLeases::stall(const std::string& id, std::chrono::milliseconds timeout, Outcome done) {
+  outcome_write([=](store::Tx& tx, LeaseOutcome& outcome) { return pipeline::stall(tx, id, timeout, outcome); },
+                std::move(done));
+}
+
+void StoredLeases::release(const std::string& id, const std::string& lease_id,
+                           std::function<void(const grpc::Status&)> done) {
+  storage_.write([id, lease_id](store::Tx& tx) { return pipeline::release(tx, id, lease_id); }, std::move(done));
 }
 
 }  // namespace aexd::pipeline

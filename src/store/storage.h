@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "domain/types.h"
+#include "model/lease.h"
 #include "model/snapshot.h"
 #include "store/list_query.h"
 
@@ -27,27 +28,8 @@ struct IdempotencyKey {
   int64_t created_ms = 0;  // Unix time in milliseconds
 };
 
-/// Who runs an execution (API.md, "Dispatch"). The row outlives a lapsed or released lease, unheld
-/// (empty lease_id), so the next assignment knows its attempt; it ends with its execution: a
-/// terminal phase or a delete removes it.
-struct Lease {
-  std::string execution_id;
-  std::string lease_id;  // empty: unheld, waiting for its next assignment
-  std::string runner_id;
-  int attempt = 0;          // assignments so far
-  int64_t lease_ms = 0;     // how long the lease lasts without a push
-  int64_t assigned_ms = 0;  // Unix time in milliseconds
-  bool held() const { return !lease_id.empty(); }
-};
-
-/// An unfinished execution as dispatch rebuilds it at start-up.
-struct LiveExecution {
-  std::string id;
-  std::string agent_id;
-  Phase phase = exv1::EXECUTION_PHASE_UNSPECIFIED;
-  int64_t updated_ms = 0;  // its status's last change, Unix time in milliseconds
-  std::optional<Lease> lease;
-};
+using Lease = model::Lease;
+using LiveExecution = model::LiveExecution;
 
 /// Reads of one connection (or of the write transaction, which sees its own writes).
 class Reader {
