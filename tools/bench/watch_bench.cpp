@@ -3,31 +3,26 @@
 #include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+#include "bench/harness.h"
 #include "bench/histogram.h"
 #include "runtime/process_tuning.h"
 
 namespace {
 
 namespace exv1 = ai::stigmer::agentic::agentexecution::v1;
-namespace agentv1 = ai::stigmer::agentic::agent::v1;
-using Clock = std::chrono::steady_clock;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
+using aexd::bench::check;
+using aexd::bench::now_ns;
 
 /// Counts, across all watchers, how many have received each revision, and when.
 class Arrivals {
@@ -90,22 +85,9 @@ struct Target {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::string agent_id;
 
-  Target(const std::string& host, int connections) {
-    for (int i = 0; i < connections; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt("grpc.use_local_subchannel_pool", 1);
-      args.SetInt("aexd.watchbench.channel", i);  // distinct args: a connection of its own
-      channels.push_back(grpc::CreateCustomChannel(host, grpc::InsecureChannelCredentials(), args));
-    }
-    agentv1::Agent agent;
-    agent.mutable_metadata()->set_name("watchbench " + std::to_string(now_ns()));
-    agent.mutable_metadata()->set_owner_scope(ai::stigmer::commons::apiresource::organization);
-    agent.mutable_spec()->set_instructions("Benchmark agent for subscribe latency.");
-    grpc::ClientContext ctx;
-    agentv1::Agent created;
-    check(agentv1::AgentCommandController::NewStub(channels[0])->create(&ctx, agent, &created), "create agent");
-    agent_id = created.metadata().id();
-  }
+  Target(const std::string& host, int connections)
+      : channels(aexd::bench::connect(host, connections)),
+        agent_id(aexd::bench::create_agent(channels[0], "watchbench")) {}
 
   std::string create_execution() {
     exv1::AgentExecution e;
@@ -116,13 +98,6 @@ struct Target {
     exv1::AgentExecution out;
     check(exv1::AgentExecutionCommandController::NewStub(channels[0])->create(&ctx, e, &out), "create execution");
     return out.metadata().id();
-  }
-
-  static void check(const grpc::Status& s, const char* what) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "aexd-watchbench: %s: %s\n", what, s.error_message().c_str());
-      std::exit(1);
-    }
   }
 };
 
@@ -167,7 +142,7 @@ void latency(Target& target, int executions, int watchers, int rounds) {
       call->sent = now_ns();
       Call* c = call.get();
       commands->async()->updateStatus(&c->ctx, &c->in, &c->out, [c](grpc::Status s) {
-        Target::check(s, "updateStatus");
+        check(s, "updateStatus");
         c->replied = now_ns();
       });
       calls.push_back(std::move(call));
@@ -187,14 +162,6 @@ void latency(Target& target, int executions, int watchers, int rounds) {
   for (auto& s : streams) s->stop();
 }
 
-long rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 /// Server RSS growth per open, idle subscribe stream.
 void idle_memory(Target& target, int streams, int server_pid) {
   const std::string id = target.create_execution();
@@ -205,10 +172,10 @@ void idle_memory(Target& target, int streams, int server_pid) {
   std::vector<std::unique_ptr<Watcher>> open;
   for (auto& stub : stubs) open.push_back(std::make_unique<Watcher>(*stub, id, arrivals));
   arrivals.wait(1, open.size());
-  const long before = rss_kib(server_pid);
+  const long before = aexd::bench::rss_kib(server_pid);
   for (int i = 0; i < streams; ++i) open.push_back(std::make_unique<Watcher>(*stubs[i % stubs.size()], id, arrivals));
   arrivals.wait(1, open.size());
-  const long after = rss_kib(server_pid);
+  const long after = aexd::bench::rss_kib(server_pid);
   std::printf("%d idle streams: server RSS %ld -> %ld KiB, %.2f KiB per stream\n", streams, before, after,
               static_cast<double>(after - before) / streams);
   for (auto& s : open) s->stop();
