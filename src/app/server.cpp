@@ -33,7 +33,8 @@ Server::Server(Options options)
     : options_(std::move(options)),
       pool_(static_cast<size_t>(readers_of(options_) + 1)),
       cache_(options_.cache_mb << 20),
-      dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout}, pool_.get_executor()),
+      dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout, options_.dispatch_window},
+                  pool_.get_executor()),
       admission_(options_.max_in_flight) {}
 
 Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage& open) {

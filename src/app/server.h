@@ -40,6 +40,7 @@ struct Options {
   std::chrono::milliseconds lease = std::chrono::seconds(60);  // a claim's lease when it names none
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
+  size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
 };
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.

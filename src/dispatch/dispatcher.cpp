@@ -28,6 +28,8 @@ bool transient(const grpc::Status& status) {
 
 /// How long to wait before deciding again about an execution whose write did not go through.
 constexpr int64_t kRetryMs = 1000;
+/// Executions read back from the database at a time when the in-memory queue has none for a runner.
+constexpr int kRefillBatch = 1000;
 
 void run(std::vector<std::function<void()>>& actions) {
   for (auto& action : actions) action();
@@ -61,10 +63,7 @@ void Dispatcher::absorb(const std::vector<model::LiveExecution>& live, bool at_s
     if (l.phase == exv1::EXECUTION_PENDING && !held) {
       ++unheld_pending;
       if (tracked_.count(l.id)) continue;
-      if (pending_.size() >= settings_.pending_window) {
-        pending_overflow_ = true;
-        continue;
-      }
+      if (at_start && pending_.size() >= settings_.pending_window) continue;
       tracked_.emplace(l.id, Tracked{.agent_id = l.agent_id, .changed_ms = l.updated_ms});
       enqueue(l.id);
       continue;
@@ -82,7 +81,7 @@ void Dispatcher::absorb(const std::vector<model::LiveExecution>& live, bool at_s
     }
     schedule(l.id, tracked_.insert_or_assign(l.id, std::move(t)).first->second);
   }
-  if (unheld_pending >= settings_.pending_window) pending_overflow_ = true;
+  if (at_start && unheld_pending >= settings_.pending_window) ++overflows_;  // there may be more
 }
 
 void Dispatcher::committed(const std::vector<model::ExecutionChange>& changes) {
@@ -115,10 +114,6 @@ void Dispatcher::track_change(const model::ExecutionChange& change, int64_t now,
   const Phase phase = snapshot->phase;
   if (it == tracked_.end()) {
     if (phase == exv1::EXECUTION_PENDING) {
-      if (pending_.size() >= settings_.pending_window) {
-        pending_overflow_ = true;
-        return;
-      }
       Execution created;  // a new execution: small, and its agent is all dispatch needs of it
       created.ParseFromArray(snapshot->view().data(), static_cast<int>(snapshot->view().size()));
       tracked_.emplace(change.id, Tracked{.agent_id = created.spec().agent_id(), .changed_ms = now});
@@ -207,7 +202,11 @@ void Dispatcher::offer(const std::string& id, std::vector<Action>& actions) {
   for (auto& s : streams_)
     if (matches(s, t.agent_id) && has_room(s) && better(s)) best = &s;
   if (best) return start_assign(id, *best, actions);
-  if (!pending_.count(id)) enqueue(id);
+  if (pending_.count(id)) return;
+  if (pending_.size() < settings_.pending_window) return enqueue(id);
+  // The queue is full: this one waits in the database until a runner with room finds nothing here.
+  tracked_.erase(id);
+  ++overflows_;
 }
 
 std::string Dispatcher::oldest_for(const Stream& stream) const {
@@ -223,32 +222,36 @@ std::string Dispatcher::oldest_for(const Stream& stream) const {
 void Dispatcher::fill(Stream& stream, std::vector<Action>& actions) {
   while (!closed_ && has_room(stream)) {
     const std::string id = oldest_for(stream);
-    if (id.empty()) break;
+    if (id.empty()) {
+      if (stream.read_at_overflows != overflows_ && !refilling_) refill(stream, actions);
+      return;
+    }
     start_assign(id, stream, actions);
   }
-  if (pending_overflow_ && !refilling_ && pending_.size() < settings_.pending_window / 2) refill(actions);
 }
 
-void Dispatcher::refill(std::vector<Action>& actions) {
+void Dispatcher::refill(Stream& stream, std::vector<Action>& actions) {
   refilling_ = true;
-  pending_overflow_ = false;  // set again by commits that find the window full meanwhile
-  actions.push_back([this] {
-    store_->live(static_cast<int>(settings_.pending_window),
-                 [this](const grpc::Status& status, std::vector<model::LiveExecution> live) {
-                   std::vector<Action> actions;
-                   {
-                     std::lock_guard lock(mutex_);
-                     refilling_ = false;
-                     if (closed_) return;
-                     if (status.ok()) {
-                       absorb(live, false);
-                     } else {
-                       pending_overflow_ = true;
-                     }
-                     for (auto& s : streams_) fill(s, actions);
-                   }
-                   run(actions);
-                 });
+  const int limit = std::max(kRefillBatch, stream.claim.capacity);
+  actions.push_back([this, serial = stream.serial, agents = stream.claim.agent_ids, limit, seen = overflows_] {
+    store_->pending(agents, limit, [this, serial, limit, seen](const grpc::Status& status,
+                                                               std::vector<model::LiveExecution> rows) {
+      std::vector<Action> actions;
+      {
+        std::lock_guard lock(mutex_);
+        refilling_ = false;
+        if (closed_) return;
+        const size_t before = pending_.size();
+        if (status.ok()) absorb(rows, false);
+        // Read to the end (or nothing new came of it): no more reads for this stream until
+        // another execution is left in the database only.
+        const bool exhausted = rows.size() < static_cast<size_t>(limit) || pending_.size() == before;
+        for (auto& s : streams_)
+          if (s.serial == serial && status.ok() && exhausted) s.read_at_overflows = seen;
+        for (auto& s : streams_) fill(s, actions);
+      }
+      run(actions);
+    });
   });
 }
 

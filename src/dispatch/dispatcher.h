@@ -33,7 +33,7 @@ struct Settings {
   std::chrono::milliseconds lease{std::chrono::seconds(60)};  // when the claim does not say
   int max_attempts = 3;
   std::chrono::milliseconds stall_timeout{std::chrono::minutes(10)};  // 0: no stall detection
-  size_t pending_window = 100000;  // unheld PENDING executions kept in memory; the rest wait in the database
+  size_t pending_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
 };
 
 /// A runner's claim stream as the dispatcher sees it. Called with the dispatcher's lock held, so
@@ -87,6 +87,7 @@ class Dispatcher final : public model::CommitListener {
     RunnerStream* link;
     uint64_t serial;
     Claim claim;
+    uint64_t read_at_overflows = 0;  // `overflows_` when the database last had nothing more for it
   };
   /// An unfinished execution dispatch keeps an eye on: queued, held, or IN_PROGRESS (stall).
   struct Tracked {
@@ -116,7 +117,8 @@ class Dispatcher final : public model::CommitListener {
   std::string oldest_for(const Stream& stream) const;
   void offer(const std::string& id, std::vector<Action>& actions);
   void fill(Stream& stream, std::vector<Action>& actions);
-  void refill(std::vector<Action>& actions);
+  /// Reads the oldest unheld PENDING executions `stream` may take back from the database.
+  void refill(Stream& stream, std::vector<Action>& actions);
   void start_assign(const std::string& id, Stream& stream, std::vector<Action>& actions);
   void drop_hold(const std::string& runner_id, const std::string& id);
   void unhold(const std::string& id, Tracked& t, std::vector<Action>& actions);
@@ -146,8 +148,8 @@ class Dispatcher final : public model::CommitListener {
   std::unordered_map<std::string, Tracked> tracked_;
   std::set<std::string> pending_;                                     // unheld PENDING ids: oldest first
   std::map<std::string, std::set<std::string>> pending_by_agent_;     // the same, per agent
-  bool pending_overflow_ = false;                                     // some unheld PENDING are only in the database
-  bool refilling_ = false;
+  uint64_t overflows_ = 0;  // unheld PENDING executions left in the database only, so far
+  bool refilling_ = false;  // a read of them is in flight
   std::unordered_map<std::string, std::unordered_set<std::string>> holds_;  // runner id → executions it holds
   using Due = std::pair<int64_t, std::string>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> deadlines_;

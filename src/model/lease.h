@@ -53,6 +53,9 @@ class LeaseStore {
 
   /// Started unfinished executions, held ones, and the oldest `pending_limit` unheld PENDING ones.
   virtual void live(int pending_limit, std::function<void(const grpc::Status&, std::vector<LiveExecution>)> done) = 0;
+  /// The oldest `limit` unheld PENDING executions of `agent_ids` (empty: any agent).
+  virtual void pending(const std::vector<std::string>& agent_ids, int limit,
+                       std::function<void(const grpc::Status&, std::vector<LiveExecution>)> done) = 0;
   /// Holds a PENDING, unheld execution for `runner_id`.
   virtual void assign(const std::string& id, const std::string& runner_id, std::chrono::milliseconds lease,
                       std::function<void(const grpc::Status&, const Lease&, const Execution&)> done) = 0;

@@ -147,6 +147,13 @@ void StoredLeases::live(int pending_limit,
                 [out, done = std::move(done)](const grpc::Status& status) { done(status, std::move(*out)); });
 }
 
+void StoredLeases::pending(const std::vector<std::string>& agent_ids, int limit,
+                           std::function<void(const grpc::Status&, std::vector<model::LiveExecution>)> done) {
+  auto out = std::make_shared<std::vector<model::LiveExecution>>();
+  storage_.read([agent_ids, limit, out](store::Reader& reader) { return reader.unheld_pending(agent_ids, limit, *out); },
+                [out, done = std::move(done)](const grpc::Status& status) { done(status, std::move(*out)); });
+}
+
 void StoredLeases::assign(const std::string& id, const std::string& runner_id, std::chrono::milliseconds lease,
                           std::function<void(const grpc::Status&, const model::Lease&, const Execution&)> done) {
   struct Assigned {

@@ -53,6 +53,8 @@ class StoredLeases final : public model::LeaseStore {
   explicit StoredLeases(store::Storage& storage) : storage_(storage) {}
 
   void live(int pending_limit, std::function<void(const grpc::Status&, std::vector<model::LiveExecution>)> done) override;
+  void pending(const std::vector<std::string>& agent_ids, int limit,
+               std::function<void(const grpc::Status&, std::vector<model::LiveExecution>)> done) override;
   void assign(const std::string& id, const std::string& runner_id, std::chrono::milliseconds lease,
               std::function<void(const grpc::Status&, const model::Lease&, const Execution&)> done) override;
   void lapse(const std::string& id, const std::string& lease_id, int max_attempts, Outcome done) override;

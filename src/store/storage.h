@@ -69,6 +69,9 @@ class Reader {
   /// What dispatch needs at start-up: every started unfinished execution, every held one, and the
   /// oldest `pending_limit` PENDING ones that no lease holds (oldest first). Reads index ranges only.
   virtual grpc::Status live_executions(int pending_limit, std::vector<LiveExecution>& out) = 0;
+  /// The oldest `limit` PENDING executions that no lease holds, of `agent_ids` (empty: any agent).
+  virtual grpc::Status unheld_pending(const std::vector<std::string>& agent_ids, int limit,
+                                      std::vector<LiveExecution>& out) = 0;
 
  protected:
   ~Reader() = default;

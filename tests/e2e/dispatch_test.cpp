@@ -96,6 +96,31 @@ TEST_CASE("dispatch: a runner never holds more than its capacity, and gets the o
   CHECK(f.counts().queued == 1);
 }
 
+TEST_CASE("dispatch: with the in-memory queue full, runners still get every execution, oldest first, from the database") {
+  Options options;
+  options.dispatch_window = 3;
+  Fixture f(options);
+  const std::string busy_agent = must(f.api.create(make_agent("Busy Agent"))).metadata().id();
+  std::vector<std::string> backlog;  // executions of an agent no runner claims yet: 3 queued, 2 in the database
+  for (int i = 0; i < 5; ++i) backlog.push_back(f.create());
+  CHECK(f.counts().queued == 3);
+
+  RunnerStream filtered(f.server, "runner-busy-agent", {.capacity = 1, .agent_ids = {busy_agent}});
+  REQUIRE(filtered.wait_registered());
+  const std::string first = f.create(busy_agent), second = f.create(busy_agent);
+  CHECK(filtered.assignment().execution().metadata().id() == first);  // offered at once, queue full or not
+  CHECK(f.counts().queued == 3);  // `second` waits in the database
+  f.push(first, exv1::EXECUTION_COMPLETED);
+  CHECK(filtered.assignment().execution().metadata().id() == second);  // read back when the runner had room
+
+  RunnerStream any(f.server, "runner-any-agent", {.capacity = 1});
+  for (const auto& id : backlog) {
+    CHECK(any.assignment().execution().metadata().id() == id);
+    f.push(id, exv1::EXECUTION_COMPLETED);
+  }
+  CHECK(f.counts().queued == 0);
+}
+
 TEST_CASE("dispatch: a runner with an agent filter gets only those agents' executions") {
   Fixture f;
   const std::string other_agent = must(f.api.create(make_agent("Other Agent"))).metadata().id();

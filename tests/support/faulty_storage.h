@@ -99,6 +99,10 @@ class FaultyStorage final : public store::Storage {
     grpc::Status live_executions(int pending_limit, std::vector<store::LiveExecution>& out) override {
       return real_.live_executions(pending_limit, out);
     }
+    grpc::Status unheld_pending(const std::vector<std::string>& agents, int limit,
+                                std::vector<store::LiveExecution>& out) override {
+      return real_.unheld_pending(agents, limit, out);
+    }
     grpc::Status insert(const Agent& r) override { return real_.insert(r); }
     grpc::Status insert(const AgentInstance& r) override { return real_.insert(r); }
     grpc::Status insert(const Session& r) override { return real_.insert(r); }

@@ -192,7 +192,7 @@ grpc::Status Operations::find_lease(std::string_view execution_id, std::optional
 }
 
 grpc::Status Operations::live_executions(int pending_limit, std::vector<LiveExecution>& out) {
-  return guarded([&] {
+  const auto s = guarded([&] {
     out.clear();
     std::unordered_map<std::string, Lease> leases;
     for (auto q = db_.query(std::string("SELECT ") + kLeaseColumns + " FROM leases"); q.step();) {
@@ -214,10 +214,24 @@ grpc::Status Operations::live_executions(int pending_limit, std::vector<LiveExec
       auto q = db_.query("SELECT id, agent_id, phase, body FROM executions WHERE id=? AND phase=1");
       if (q.bind(id).step()) attach(live_of(q));
     }
-    auto q = db_.query(
-        "SELECT id, agent_id FROM executions e WHERE phase=1 AND NOT EXISTS "
-        "(SELECT 1 FROM leases l WHERE l.execution_id=e.id AND l.lease_id<>'') ORDER BY id LIMIT ?");
-    for (q.bind(int64_t{pending_limit}); q.step();)
+  });
+  if (!s.ok()) return s;
+  return unheld_pending({}, pending_limit, out);
+}
+
+grpc::Status Operations::unheld_pending(const std::vector<std::string>& agent_ids, int limit,
+                                        std::vector<LiveExecution>& out) {
+  return guarded([&] {
+    std::string sql = "SELECT id, agent_id FROM executions e WHERE phase=1";
+    if (!agent_ids.empty()) {
+      sql += " AND agent_id IN (?";
+      for (size_t i = 1; i < agent_ids.size(); ++i) sql += ", ?";
+      sql += ")";
+    }
+    sql += " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.execution_id=e.id AND l.lease_id<>'') ORDER BY id LIMIT ?";
+    auto q = db_.query(sql);
+    for (const auto& agent : agent_ids) q.bind(agent);
+    for (q.bind(int64_t{limit}); q.step();)
       out.push_back(LiveExecution{std::string(q.text(0)), std::string(q.text(1)), exv1::EXECUTION_PENDING, 0, {}});
   });
 }

@@ -36,6 +36,8 @@ class Operations final : public Tx {
   grpc::Status find_idempotency_key(std::string_view key, std::optional<IdempotencyKey>& out) override;
   grpc::Status find_lease(std::string_view execution_id, std::optional<Lease>& out) override;
   grpc::Status live_executions(int pending_limit, std::vector<LiveExecution>& out) override;
+  grpc::Status unheld_pending(const std::vector<std::string>& agent_ids, int limit,
+                              std::vector<LiveExecution>& out) override;
 
   grpc::Status insert(const Agent& r) override;
   grpc::Status insert(const AgentInstance& r) override;

@@ -155,6 +155,8 @@ END;
 CREATE TRIGGER executions_lease_deleted AFTER DELETE ON executions BEGIN
   DELETE FROM leases WHERE execution_id = OLD.id;
 END;
+-- The queue of one agent's PENDING executions, oldest first, for runners that claim only some agents.
+CREATE INDEX executions_pending_by_agent ON executions(agent_id, id) WHERE phase = 1;
 )sql",
 };
 
