@@ -2,14 +2,11 @@
 // RunnerStream: the dispatcher queues events on it (under its lock), the reactor's strand writes
 // them one at a time. Every StartWrite/Finish runs on that strand; the reactor is freed when the
 // call is done and no posted work still refers to it.
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-
-#include <atomic>
 #include <deque>
 #include <mutex>
 
 #include "api/services.h"
+#include "api/strand_stream.h"
 
 namespace aexd::api {
 namespace {
@@ -29,9 +26,9 @@ grpc::Status validate(const aexd::v1::ClaimRequest& request) {
   return grpc::Status::OK;
 }
 
-class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEvent>, public dispatch::RunnerStream {
+class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public dispatch::RunnerStream {
  public:
-  explicit ClaimReactor(Backend& backend) : backend_(backend), strand_(boost::asio::make_strand(backend.executor)) {}
+  explicit ClaimReactor(Backend& backend) : StrandStream(backend.executor), backend_(backend) {}
 
   void start(const aexd::v1::ClaimRequest& request) {
     if (auto s = validate(request); !s.ok()) return finish(s);
@@ -39,9 +36,10 @@ class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEve
                           {request.agent_ids().begin(), request.agent_ids().end()},
                           std::chrono::seconds(request.lease_seconds())};
     backend_.dispatcher.open(this, std::move(claim));
-    // Sent once the claim is registered: a runner that has the headers is being offered work.
+    // Sent once the claim is registered: a runner that has the headers is being offered work. A
+    // first assignment may be written before this runs; its write carries the headers then.
     on_strand([this] {
-      if (!finished_) StartSendInitialMetadata();
+      if (!finished_ && !std::exchange(headers_sent_, true)) StartSendInitialMetadata();
     });
   }
 
@@ -69,7 +67,7 @@ class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEve
   }
   void OnDone() override {
     backend_.dispatcher.close(this);
-    unref();
+    release_call();
   }
 
  private:
@@ -83,35 +81,15 @@ class ClaimReactor final : public grpc::ServerWriteReactor<aexd::v1::DispatchEve
       queue_.pop_front();
     }
     writing_ = true;
+    headers_sent_ = true;
     StartWrite(&in_flight_);
   }
 
-  void finish(const grpc::Status& status) {
-    if (std::exchange(finished_, true)) return;
-    Finish(status);
-  }
-
-  template <class F>
-  void on_strand(F f) {
-    ref();
-    boost::asio::post(strand_, [this, f = std::move(f)] {
-      f();
-      unref();
-    });
-  }
-  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-
   Backend& backend_;
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::mutex mutex_;
   std::deque<aexd::v1::DispatchEvent> queue_;  // bounded by the claim's capacity: an assignment, then a few controls each
   aexd::v1::DispatchEvent in_flight_;
-  bool writing_ = false;
-  bool finished_ = false;
-  std::atomic<int> refs_{1};  // the call itself, released in OnDone
+  bool headers_sent_ = false;  // strand-bound
 };
 
 }  // namespace

@@ -2,23 +2,19 @@
 // One write in flight; every StartWrite/Finish runs on the stream's own strand; reactions only
 // post there. The reactor is freed when the call is done and no posted work still refers to it.
 // It writes the snapshots' encoded bytes, so a state is encoded once however many streams watch.
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-
-#include <atomic>
 #include <charconv>
 
 #include "api/services.h"
+#include "api/strand_stream.h"
 
 namespace aexd::api {
 namespace {
 
 constexpr std::string_view kResumeHeader = "x-resume-after-version";
 
-class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public watch::Watcher {
+class SubscribeReactor final : public StrandStream<grpc::ByteBuffer>, public watch::Watcher {
  public:
-  SubscribeReactor(Backend& backend, const std::string& id)
-      : backend_(backend), strand_(boost::asio::make_strand(backend.executor)), id_(id) {}
+  SubscribeReactor(Backend& backend, const std::string& id) : StrandStream(backend.executor), backend_(backend), id_(id) {}
 
   void start(grpc::CallbackServerContext* ctx, const grpc::Status& decoded) {
     if (!decoded.ok()) return finish(decoded);
@@ -54,7 +50,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   }
   void OnDone() override {
     if (channel_) backend_.hub.leave(id_, channel_, this);
-    unref();
+    release_call();
   }
 
  private:
@@ -91,34 +87,12 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     }
   }
 
-  void finish(const grpc::Status& status) {
-    if (std::exchange(finished_, true)) return;
-    Finish(status);
-  }
-
-  template <class F>
-  void on_strand(F f) {
-    ref();
-    boost::asio::post(strand_, [this, f = std::move(f)] {
-      f();
-      unref();
-    });
-  }
-  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-
   Backend& backend_;
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
   const std::string id_;
   std::shared_ptr<watch::ExecutionChannel> channel_;
   grpc::ByteBuffer in_flight_;
   bool sent_terminal_ = false;
   uint64_t last_sent_ = 0;  // starts at the resume header's revision
-  bool writing_ = false;
-  bool finished_ = false;
-  std::atomic<int> refs_{1};  // the call itself, released in OnDone
 };
 
 }  // namespace
