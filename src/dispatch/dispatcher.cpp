@@ -241,13 +241,14 @@ void Dispatcher::refill(Stream& stream, std::vector<Action>& actions) {
         std::lock_guard lock(mutex_);
         refilling_ = false;
         if (closed_) return;
+        if (!status.ok()) return retry_soon();  // not at once: a failing read would spin
         const size_t before = pending_.size();
-        if (status.ok()) absorb(rows, false);
+        absorb(rows, false);
         // Read to the end (or nothing new came of it): no more reads for this stream until
         // another execution is left in the database only.
         const bool exhausted = rows.size() < static_cast<size_t>(limit) || pending_.size() == before;
         for (auto& s : streams_)
-          if (s.serial == serial && status.ok() && exhausted) s.read_at_overflows = seen;
+          if (s.serial == serial && exhausted) s.read_at_overflows = seen;
         for (auto& s : streams_) fill(s, actions);
       }
       run(actions);
@@ -277,35 +278,47 @@ void Dispatcher::on_assigned(const std::string& id, const grpc::Status& status, 
     if (it == tracked_.end()) return;  // it ended or was deleted meanwhile, and its lease with it
     Tracked& t = it->second;
     if (!status.ok()) {
-      drop_hold(t.runner_id, id);
+      const std::string runner = std::move(t.runner_id);
       t.runner_id.clear();
-      // Only a write that did not go through is tried again; a refusal means the stored state
-      // moved on, and the commit that moved it has told us already.
-      if (closed_ || t.phase != exv1::EXECUTION_PENDING || !transient(status)) return;
-      enqueue(id);
-      retry_soon();
-      return;
+      drop_hold(runner, id);
+      if (closed_) return;
+      if (transient(status)) {
+        if (t.phase == exv1::EXECUTION_PENDING) enqueue(id);
+        retry_soon();
+      } else {
+        // Refused: the stored state moved on (a commit has told us, or a read-back was stale).
+        if (t.phase == exv1::EXECUTION_PENDING) tracked_.erase(it);
+        if (Stream* stream = stream_of(runner)) fill(*stream, actions);
+      }
+    } else {
+      held(id, t, lease, execution, actions);
     }
-    t.lease_id = lease.lease_id;
-    t.lease_ms = lease.lease_ms;
-    t.assigned_ms = lease.assigned_ms;
-    Stream* stream = closed_ ? nullptr : stream_of(t.runner_id);
-    if (stream) {
-      aexd::v1::DispatchEvent event;
-      auto& assignment = *event.mutable_assignment();
-      *assignment.mutable_execution() = execution;
-      assignment.set_lease_id(lease.lease_id);
-      *assignment.mutable_lease_expires_at() =
-          google::protobuf::util::TimeUtil::MillisecondsToTimestamp(lease.assigned_ms + lease.lease_ms);
-      assignment.set_attempt(lease.attempt);
-      stream->link->send(std::move(event));
-    } else if (!closed_) {
-      abandon(id, t, actions);  // its stream ended while the lease was being written
-    }
-    schedule(id, t);
     arm_timer();
   }
   run(actions);
+}
+
+void Dispatcher::held(const std::string& id, Tracked& t, const model::Lease& lease, const Execution& execution,
+                      std::vector<Action>& actions) {
+  t.lease_id = lease.lease_id;
+  t.lease_ms = lease.lease_ms;
+  t.assigned_ms = lease.assigned_ms;
+  schedule(id, t);
+  Stream* stream = closed_ ? nullptr : stream_of(t.runner_id);
+  if (!stream) {
+    if (!closed_) abandon(id, t, actions);  // its stream ended while the lease was being written
+    return;
+  }
+  aexd::v1::DispatchEvent event;
+  auto& assignment = *event.mutable_assignment();
+  *assignment.mutable_execution() = execution;
+  assignment.set_lease_id(lease.lease_id);
+  *assignment.mutable_lease_expires_at() =
+      google::protobuf::util::TimeUtil::MillisecondsToTimestamp(lease.assigned_ms + lease.lease_ms);
+  assignment.set_attempt(lease.attempt);
+  stream->link->send(std::move(event));
+  // Paused in the batch that wrote the lease: the assignment shows it PENDING.
+  if (t.phase == exv1::EXECUTION_PAUSED) control(t, id, t.phase, "paused");
 }
 
 void Dispatcher::abandon(const std::string& id, Tracked& t, std::vector<Action>& actions) {
@@ -459,6 +472,10 @@ void Dispatcher::open(RunnerStream* link, Claim claim) {
       streams_.erase(streams_.begin() + (previous - streams_.data()));
     }
     streams_.push_back(Stream{link, next_serial_++, std::move(claim)});
+    // A runner that comes back learns what was paused while it was away.
+    if (auto held = holds_.find(streams_.back().claim.runner_id); held != holds_.end())
+      for (const auto& id : held->second)
+        if (const Tracked& t = tracked_.at(id); t.phase == exv1::EXECUTION_PAUSED) control(t, id, t.phase, "paused");
     fill(streams_.back(), actions);
   }
   run(actions);

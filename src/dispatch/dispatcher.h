@@ -131,6 +131,10 @@ class Dispatcher final : public model::CommitListener {
   void arm_timer();
   void retry_soon();
 
+  /// The assignment's lease is written: hold it and send the assignment.
+  void held(const std::string& id, Tracked& t, const model::Lease& lease, const Execution& execution,
+            std::vector<Action>& actions);
+
   // Write completions and timers: they take the lock themselves.
   void on_assigned(const std::string& id, const grpc::Status& status, const model::Lease& lease,
                    const Execution& execution);

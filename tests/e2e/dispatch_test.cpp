@@ -375,6 +375,21 @@ TEST_CASE("dispatch: a second claim of the same runner takes over its executions
   CHECK(second.control().execution_id() == id);  // the Control event reaches the newer stream
 }
 
+TEST_CASE("dispatch: a runner that comes back learns what was paused while it was away") {
+  Fixture f;
+  const std::string id = f.create();
+  {
+    RunnerStream runner(f.server, "runner-away");
+    runner.assignment();
+    f.push(id, exv1::EXECUTION_IN_PROGRESS);
+  }  // its stream ends; the started execution stays held
+  must(f.api.pause(id));
+  RunnerStream back(f.server, "runner-away");
+  const auto control = back.control();
+  CHECK(control.execution_id() == id);
+  CHECK(control.phase() == exv1::EXECUTION_PAUSED);
+}
+
 TEST_CASE("dispatch: a restart keeps leases: nothing is assigned twice, and deadlines fire once") {
   Fixture f(with(std::chrono::seconds(60), 3));
   std::string started, unstarted, lease_of_unstarted;
