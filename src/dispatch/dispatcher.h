@@ -1,9 +1,9 @@
 // Dispatcher: hands PENDING executions to runners' claim streams and keeps their leases and stall
 // deadlines (API.md, "Dispatch"). It learns of every committed change as a commit listener, decides
-// in memory under one lock, and writes each decision (a lease, a lapse) as a storage write job that
-// re-checks the stored state, so the database, not this process's memory, is what is true.
-// Thread-safe; never calls storage or a stream's owner back while it holds its lock, except
-// RunnerStream calls, which only queue.
+// in memory under one lock, and makes each decision (a lease, a lapse) durable through a
+// model::LeaseStore whose writes re-check the stored state, so the database, not this process's
+// memory, is what is true. Thread-safe; never calls the store or a stream's owner back while it holds
+// its lock, except RunnerStream calls, which only queue.
 #pragma once
 
 #include <grpcpp/support/status.h>
