@@ -15,11 +15,6 @@ using namespace std::chrono;
 
 int64_t now_ms() { return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count(); }
 
-/// A person decides while an execution waits or is paused: no lease or stall clock runs then.
-bool clocks_stopped(Phase phase) {
-  return phase == exv1::EXECUTION_PAUSED || phase == exv1::EXECUTION_WAITING_FOR_APPROVAL;
-}
-
 bool transient(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
          status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
@@ -38,7 +33,7 @@ void run(std::vector<std::function<void()>>& actions) {
 }  // namespace
 
 Dispatcher::Dispatcher(Settings settings, boost::asio::any_io_executor executor)
-    : settings_(settings), executor_(executor), timer_(executor), retry_(executor) {}
+    : settings_(settings), timer_(executor), retry_(executor) {}
 
 grpc::Status Dispatcher::start(model::LeaseStore& store) {
   store_ = &store;
@@ -380,10 +375,12 @@ void Dispatcher::control(const Tracked& t, const std::string& id, Phase phase, s
   stream->link->send(std::move(event));
 }
 
+int64_t Dispatcher::lease_due(const Tracked& t) { return std::max(t.assigned_ms, t.changed_ms) + t.lease_ms; }
+
 int64_t Dispatcher::due_of(const Tracked& t) const {
   if (clocks_stopped(t.phase)) return 0;
   int64_t due = 0;
-  if (!t.lease_id.empty()) due = std::max(t.assigned_ms, t.changed_ms) + t.lease_ms;
+  if (!t.lease_id.empty()) due = lease_due(t);
   if (t.phase == exv1::EXECUTION_IN_PROGRESS && settings_.stall_timeout.count() > 0) {
     const int64_t stall = t.changed_ms + settings_.stall_timeout.count();
     due = due == 0 ? stall : std::min(due, stall);
@@ -432,7 +429,7 @@ void Dispatcher::on_timer() {
         continue;
       }
       t.firing = true;
-      if (!t.lease_id.empty() && std::max(t.assigned_ms, t.changed_ms) + t.lease_ms <= now) {
+      if (!t.lease_id.empty() && lease_due(t) <= now) {
         actions.push_back([this, id, lease_id = t.lease_id, done = outcome_of(id)] {
           store_->lapse(id, lease_id, settings_.max_attempts, done);
         });

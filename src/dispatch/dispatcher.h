@@ -126,6 +126,8 @@ class Dispatcher final : public model::CommitListener {
   /// Called with a deadline's or abandon's outcome (`on_lease_outcome`) once written.
   model::LeaseStore::Outcome outcome_of(const std::string& id);
   void control(const Tracked& t, const std::string& id, Phase phase, std::string reason);
+  /// A held lease lapses this long after its assignment or the last status change, whichever is later.
+  static int64_t lease_due(const Tracked& t);
   int64_t due_of(const Tracked& t) const;
   void schedule(const std::string& id, Tracked& t);
   void arm_timer();
@@ -142,7 +144,6 @@ class Dispatcher final : public model::CommitListener {
   void on_timer();
 
   const Settings settings_;
-  boost::asio::any_io_executor executor_;
   model::LeaseStore* store_ = nullptr;
 
   mutable std::mutex mutex_;

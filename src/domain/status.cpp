@@ -14,6 +14,10 @@ bool is_terminal(Phase phase) {
          phase == exv1::EXECUTION_TERMINATED;
 }
 
+bool clocks_stopped(Phase phase) {
+  return phase == exv1::EXECUTION_PAUSED || phase == exv1::EXECUTION_WAITING_FOR_APPROVAL;
+}
+
 namespace {
 
 void settle_tool_calls(google::protobuf::RepeatedPtrField<exv1::ToolCall>& calls, const std::string& error,

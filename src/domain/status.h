@@ -13,6 +13,8 @@
 namespace aexd {
 
 bool is_terminal(Phase phase);
+/// A person decides while an execution waits for approval or is paused: no lease or stall clock runs.
+bool clocks_stopped(Phase phase);
 
 /// What an accepted updateStatus push does: a change to store, or a runner's retry of the push that
 /// ended the execution, which stores nothing.

@@ -22,11 +22,6 @@ std::string seconds(int64_t ms) { return std::to_string((ms + 999) / 1000) + " s
 
 bool is_started(Phase phase) { return phase != exv1::EXECUTION_PENDING && !is_terminal(phase); }
 
-/// A person decides while an execution waits or is paused: no lease or stall clock runs then.
-bool clocks_stopped(Phase phase) {
-  return phase == exv1::EXECUTION_PAUSED || phase == exv1::EXECUTION_WAITING_FOR_APPROVAL;
-}
-
 grpc::Status fail(store::Tx& tx, Execution& execution, const std::string& error) {
   const Phase before = execution.status().phase();
   const auto at = now();
