@@ -13,6 +13,7 @@
 #include <chrono>
 #include <string>
 
+#include "api/calls.h"
 #include "api/read_through.h"
 #include "dispatch/dispatcher.h"
 #include "domain/errors.h"
@@ -44,6 +45,8 @@ struct Backend {
   Admission& admission;
   dispatch::Dispatcher& dispatcher;
   std::chrono::milliseconds idempotency_ttl;  // how long a create's idempotency key counts
+  const Authorizer& authorizer;
+  CallObserver& observer;
 };
 
 /// Parses the request of a raw (ByteBuffer) method; bytes that are not an `M` are INVALID_ARGUMENT.
@@ -56,19 +59,24 @@ grpc::Status decode(const grpc::ByteBuffer& request, M& out) {
 
 namespace detail {
 
-/// Admits the call and hands `start` its completion, or finishes the call at once if refused.
+/// Authorizes and admits the call and hands `start` its completion, or finishes the call at once
+/// if refused. `id` names what the call is about, for the observer.
 template <class Start>
-grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* ctx, Start start) {
+grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                std::string_view id, Start start) {
   auto* reactor = ctx->DefaultReactor();
-  auto finish = [ctx, reactor](const grpc::Status& status) {
+  auto finish = [ctx, reactor, clock = CallClock(backend.observer, method, *ctx, id)](const grpc::Status& status) {
     // Shed load tells the client when to come back.
     if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ctx->AddTrailingMetadata("retry-after-ms", "50");
+    clock.ended(status);
     reactor->Finish(status);
   };
-  if (auto refused = backend.admission.enter(); !refused.ok()) {
+  if (auto denied = backend.authorizer.authorize(*ctx, method.right); !denied.ok()) {
+    finish(denied);
+  } else if (auto refused = backend.admission.enter(); !refused.ok()) {
     finish(refused);
   } else {
-    start([finish, &admission = backend.admission](const grpc::Status& status) {
+    start([finish = std::move(finish), &admission = backend.admission](const grpc::Status& status) {
       admission.leave();
       finish(status);
     });
@@ -81,14 +89,18 @@ grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* c
 /// A command: `work(store::Tx&) -> grpc::Status` runs as a write job; the call finishes once its
 /// batch is durable.
 template <class Work>
-grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  return detail::admit(backend, ctx, [&](auto done) { backend.storage.write(std::move(work), std::move(done)); });
+grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                     std::string_view id, Work work) {
+  return detail::admit(backend, ctx, method, id,
+                       [&](auto done) { backend.storage.write(std::move(work), std::move(done)); });
 }
 
 /// A query: `work(store::Reader&) -> grpc::Status` runs on a reader.
 template <class Work>
-grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, Work work) {
-  return detail::admit(backend, ctx, [&](auto done) { backend.storage.read(std::move(work), std::move(done)); });
+grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                    std::string_view id, Work work) {
+  return detail::admit(backend, ctx, method, id,
+                       [&](auto done) { backend.storage.read(std::move(work), std::move(done)); });
 }
 
 }  // namespace aexd::api

@@ -28,11 +28,15 @@ grpc::Status validate(const aexd::v1::ClaimRequest& request) {
 
 class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public dispatch::RunnerStream {
  public:
-  explicit ClaimReactor(Backend& backend) : StrandStream(backend.executor), backend_(backend) {}
+  ClaimReactor(Backend& backend, const grpc::ServerContextBase& ctx, const aexd::v1::ClaimRequest& request)
+      : StrandStream(backend.executor, backend.observer, methods::kClaim, ctx, request.runner_id()),
+        backend_(backend) {}
 
-  void start(const aexd::v1::ClaimRequest& request) {
+  void start(const grpc::ServerContextBase& ctx, const aexd::v1::ClaimRequest& request) {
+    if (auto denied = backend_.authorizer.authorize(ctx, methods::kClaim.right); !denied.ok()) return finish(denied);
     if (auto s = validate(request); !s.ok()) return finish(s);
-    dispatch::Claim claim{request.runner_id(), std::max(1, request.capacity()),
+    dispatch::Claim claim{request.runner_id(),
+                          std::max(1, request.capacity()),
                           {request.agent_ids().begin(), request.agent_ids().end()},
                           std::chrono::seconds(request.lease_seconds())};
     backend_.dispatcher.open(this, std::move(claim));
@@ -87,24 +91,25 @@ class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public 
 
   Backend& backend_;
   std::mutex mutex_;
-  std::deque<aexd::v1::DispatchEvent> queue_;  // bounded by the claim's capacity: an assignment, then a few controls each
+  std::deque<aexd::v1::DispatchEvent>
+      queue_;  // bounded by the claim's capacity: an assignment, then a few controls each
   aexd::v1::DispatchEvent in_flight_;
   bool headers_sent_ = false;  // strand-bound
 };
 
 }  // namespace
 
-grpc::ServerWriteReactor<aexd::v1::DispatchEvent>* ExecutionDispatch::claim(grpc::CallbackServerContext*,
-                                                                             const aexd::v1::ClaimRequest* request) {
-  auto* reactor = new ClaimReactor(backend_);
-  reactor->start(*request);
+grpc::ServerWriteReactor<aexd::v1::DispatchEvent>* ExecutionDispatch::claim(grpc::CallbackServerContext* ctx,
+                                                                            const aexd::v1::ClaimRequest* request) {
+  auto* reactor = new ClaimReactor(backend_, *ctx, *request);
+  reactor->start(*ctx, *request);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutionDispatch::release(grpc::CallbackServerContext* ctx,
                                                      const aexd::v1::ReleaseRequest* request,
                                                      aexd::v1::ReleaseResponse*) {
-  return detail::admit(backend_, ctx, [&](auto done) {
+  return detail::admit(backend_, ctx, methods::kRelease, request->execution_id(), [&](auto done) {
     backend_.dispatcher.release(request->execution_id(), request->lease_id(), std::move(done));
   });
 }

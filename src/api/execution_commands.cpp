@@ -42,9 +42,10 @@ grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext*
   std::shared_ptr<const pipeline::Idempotency> idempotency;
   auto checked = decode(*request, *input);
   if (checked.ok()) checked = read_idempotency(*ctx, *input, backend_.idempotency_ttl, idempotency);
-  if (!checked.ok()) return detail::admit(backend_, ctx, [&](auto done) { done(checked); });
+  if (!checked.ok())
+    return detail::admit(backend_, ctx, methods::kExecutionCreate, {}, [&](auto done) { done(checked); });
   return write_call(
-      backend_, ctx,
+      backend_, ctx, methods::kExecutionCreate, {},
       replying_with_written(response, [input, idempotency](store::Tx& tx, Execution& out, model::SnapshotPtr* encoded) {
         return pipeline::create_execution(tx, *input, out, encoded, idempotency.get());
       }));
@@ -52,16 +53,17 @@ grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Execution* req,
                                                     Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
+  return write_call(backend_, ctx, methods::kExecutionUpdate, req->metadata().id(),
+                    [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx,
                                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   auto input = std::make_shared<exv1::AgentExecutionUpdateStatusInput>();
   if (auto decoded = decode(*request, *input); !decoded.ok())
-    return detail::admit(backend_, ctx, [&](auto done) { done(decoded); });
+    return detail::admit(backend_, ctx, methods::kExecutionUpdateStatus, {}, [&](auto done) { done(decoded); });
   return write_call(
-      backend_, ctx,
+      backend_, ctx, methods::kExecutionUpdateStatus, input->execution_id(),
       replying_with_written(response, [input](store::Tx& tx, Execution& out, model::SnapshotPtr* encoded) {
         return pipeline::update_status(tx, *input, out, encoded);
       }));
@@ -69,33 +71,34 @@ grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
                                                      Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+  return write_call(backend_, ctx, methods::kExecutionDelete, req->value(),
+                    [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::cancel(grpc::CallbackServerContext* ctx,
                                                     const exv1::CancelAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) {
+  return write_call(backend_, ctx, methods::kExecutionCancel, req->id(), [req, resp](store::Tx& tx) {
     return pipeline::transition(tx, req->id(), Lifecycle::cancel, req->reason(), *resp);
   });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::terminate(grpc::CallbackServerContext* ctx,
                                                        const exv1::TerminateAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) {
+  return write_call(backend_, ctx, methods::kExecutionTerminate, req->id(), [req, resp](store::Tx& tx) {
     return pipeline::transition(tx, req->id(), Lifecycle::terminate, req->reason(), *resp);
   });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::pause(grpc::CallbackServerContext* ctx,
                                                    const exv1::PauseAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) {
+  return write_call(backend_, ctx, methods::kExecutionPause, req->id(), [req, resp](store::Tx& tx) {
     return pipeline::transition(tx, req->id(), Lifecycle::pause, req->reason(), *resp);
   });
 }
 
 grpc::ServerUnaryReactor* ExecutionCommands::resume(grpc::CallbackServerContext* ctx,
                                                     const exv1::ResumeAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, [req, resp](store::Tx& tx) {
+  return write_call(backend_, ctx, methods::kExecutionResume, req->id(), [req, resp](store::Tx& tx) {
     return pipeline::transition(tx, req->id(), Lifecycle::resume, "", *resp);
   });
 }

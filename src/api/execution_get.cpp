@@ -8,7 +8,7 @@ grpc::ServerUnaryReactor* ExecutionQueries::get(grpc::CallbackServerContext* ctx
                                                 grpc::ByteBuffer* response) {
   exv1::AgentExecutionId req;
   const grpc::Status decoded = decode(*request, req);
-  return detail::admit(backend_, ctx, [&](auto done) {
+  return detail::admit(backend_, ctx, methods::kExecutionGet, req.value(), [&](auto done) {
     if (!decoded.ok()) return done(decoded);
     backend_.executions.find(req.value(), [response, done](const grpc::Status& status, model::SnapshotPtr found) {
       if (status.ok()) *response = found->message();

@@ -2,11 +2,11 @@
 // write job or a read, finish from there.
 #pragma once
 
+#include "aexd/v1/dispatch.grpc.pb.h"
 #include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
 #include "ai/stigmer/agentic/agentinstance/v1/agentinstance.grpc.pb.h"
 #include "ai/stigmer/agentic/session/v1/session.grpc.pb.h"
-#include "aexd/v1/dispatch.grpc.pb.h"
 #include "api/backend.h"
 #include "pipeline/resources.h"
 
@@ -17,33 +17,38 @@ namespace instancev1 = ai::stigmer::agentic::agentinstance::v1;
 namespace sessionv1 = ai::stigmer::agentic::session::v1;
 
 /// apply/create/update/delete of agents, agent instances and sessions share one shape.
-template <class Base, class T, class Id>
+template <class Base, class T, class Id, const methods::ResourceCommands& M>
 class ResourceCommands final : public Base {
  public:
   explicit ResourceCommands(Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* apply(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::apply(tx, *req, *resp); });
+    return write_call(backend_, ctx, M.apply, req->metadata().id(),
+                      [req, resp](store::Tx& tx) { return pipeline::apply(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* create(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::create(tx, *req, *resp); });
+    return write_call(backend_, ctx, M.create, req->metadata().id(),
+                      [req, resp](store::Tx& tx) { return pipeline::create(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* update(grpc::CallbackServerContext* ctx, const T* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
+    return write_call(backend_, ctx, M.update, req->metadata().id(),
+                      [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
   }
   grpc::ServerUnaryReactor* delete_(grpc::CallbackServerContext* ctx, const Id* req, T* resp) override {
-    return write_call(backend_, ctx, [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+    return write_call(backend_, ctx, M.delete_, req->value(),
+                      [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
   }
 
  private:
   Backend& backend_;
 };
 
-using AgentCommands = ResourceCommands<agentv1::AgentCommandController::CallbackService, Agent, agentv1::AgentId>;
+using AgentCommands =
+    ResourceCommands<agentv1::AgentCommandController::CallbackService, Agent, agentv1::AgentId, methods::kAgent>;
 using AgentInstanceCommands = ResourceCommands<instancev1::AgentInstanceCommandController::CallbackService,
-                                               AgentInstance, instancev1::AgentInstanceId>;
-using SessionCommands =
-    ResourceCommands<sessionv1::SessionCommandController::CallbackService, Session, sessionv1::SessionId>;
+                                               AgentInstance, instancev1::AgentInstanceId, methods::kInstance>;
+using SessionCommands = ResourceCommands<sessionv1::SessionCommandController::CallbackService, Session,
+                                         sessionv1::SessionId, methods::kSession>;
 
 namespace commands {
 using Controller = exv1::AgentExecutionCommandController;
@@ -79,14 +84,16 @@ class ExecutionCommands final : public commands::Base {
 };
 
 template <class T, class Id>
-grpc::ServerUnaryReactor* get_call(Backend& backend, grpc::CallbackServerContext* ctx, const Id* req, T* resp) {
-  return read_call(backend, ctx, [req, resp](store::Reader& db) { return pipeline::get(db, req->value(), *resp); });
+grpc::ServerUnaryReactor* get_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                   const Id* req, T* resp) {
+  return read_call(backend, ctx, method, req->value(),
+                   [req, resp](store::Reader& db) { return pipeline::get(db, req->value(), *resp); });
 }
 
 template <class T>
 grpc::ServerUnaryReactor* get_by_reference_call(Backend& backend, grpc::CallbackServerContext* ctx,
-                                                const res::ApiResourceReference* req, T* resp) {
-  return read_call(backend, ctx,
+                                                const Method& method, const res::ApiResourceReference* req, T* resp) {
+  return read_call(backend, ctx, method, req->slug(),
                    [req, resp](store::Reader& db) { return pipeline::get_by_reference(db, *req, *resp); });
 }
 
@@ -94,11 +101,11 @@ class AgentQueries final : public agentv1::AgentQueryController::CallbackService
  public:
   explicit AgentQueries(Backend& backend) : backend_(backend) {}
   grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const agentv1::AgentId* req, Agent* resp) override {
-    return get_call(backend_, ctx, req, resp);
+    return get_call(backend_, ctx, methods::kAgentGet, req, resp);
   }
   grpc::ServerUnaryReactor* getByReference(grpc::CallbackServerContext* ctx, const res::ApiResourceReference* req,
                                            Agent* resp) override {
-    return get_by_reference_call(backend_, ctx, req, resp);
+    return get_by_reference_call(backend_, ctx, methods::kAgentGetByReference, req, resp);
   }
 
  private:
@@ -110,11 +117,11 @@ class AgentInstanceQueries final : public instancev1::AgentInstanceQueryControll
   explicit AgentInstanceQueries(Backend& backend) : backend_(backend) {}
   grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const instancev1::AgentInstanceId* req,
                                 AgentInstance* resp) override {
-    return get_call(backend_, ctx, req, resp);
+    return get_call(backend_, ctx, methods::kInstanceGet, req, resp);
   }
   grpc::ServerUnaryReactor* getByReference(grpc::CallbackServerContext* ctx, const res::ApiResourceReference* req,
                                            AgentInstance* resp) override {
-    return get_by_reference_call(backend_, ctx, req, resp);
+    return get_by_reference_call(backend_, ctx, methods::kInstanceGetByReference, req, resp);
   }
   grpc::ServerUnaryReactor* getByAgent(grpc::CallbackServerContext* ctx,
                                        const instancev1::GetAgentInstancesByAgentRequest* req,
@@ -129,7 +136,7 @@ class SessionQueries final : public sessionv1::SessionQueryController::CallbackS
   explicit SessionQueries(Backend& backend) : backend_(backend) {}
   grpc::ServerUnaryReactor* get(grpc::CallbackServerContext* ctx, const sessionv1::SessionId* req,
                                 Session* resp) override {
-    return get_call(backend_, ctx, req, resp);
+    return get_call(backend_, ctx, methods::kSessionGet, req, resp);
   }
   grpc::ServerUnaryReactor* list(grpc::CallbackServerContext* ctx, const sessionv1::ListSessionsRequest* req,
                                  sessionv1::SessionList* resp) override;  // list_queries.cpp

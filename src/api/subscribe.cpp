@@ -14,9 +14,14 @@ constexpr std::string_view kResumeHeader = "x-resume-after-version";
 
 class SubscribeReactor final : public StrandStream<grpc::ByteBuffer>, public watch::Watcher {
  public:
-  SubscribeReactor(Backend& backend, const std::string& id) : StrandStream(backend.executor), backend_(backend), id_(id) {}
+  SubscribeReactor(Backend& backend, const grpc::ServerContextBase& ctx, const std::string& id)
+      : StrandStream(backend.executor, backend.observer, methods::kExecutionSubscribe, ctx, id),
+        backend_(backend),
+        id_(id) {}
 
   void start(grpc::CallbackServerContext* ctx, const grpc::Status& decoded) {
+    if (auto denied = backend_.authorizer.authorize(*ctx, methods::kExecutionSubscribe.right); !denied.ok())
+      return finish(denied);
     if (!decoded.ok()) return finish(decoded);
     if (auto s = read_resume_header(ctx); !s.ok()) return finish(s);
     if (id_.empty()) return finish(errors::invalid("value", "is required"));
@@ -101,7 +106,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ExecutionQueries::subscribe(grpc::Ca
                                                                         const grpc::ByteBuffer* request) {
   exv1::AgentExecutionId req;
   const grpc::Status decoded = decode(*request, req);
-  auto* reactor = new SubscribeReactor(backend_, req.value());
+  auto* reactor = new SubscribeReactor(backend_, *ctx, req.value());
   reactor->start(ctx, decoded);
   return reactor;
 }

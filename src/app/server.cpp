@@ -47,7 +47,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   if (auto started = s.dispatcher_.start(*s.leases_); !started.ok()) return started;
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
-                                                           s.admission_, s.dispatcher_, s.options_.idempotency_ttl});
+                                                           s.admission_, s.dispatcher_, s.options_.idempotency_ttl,
+                                                           s.open_calls_, s.open_calls_});
   auto& b = *s.backend_;
   s.services_.push_back(std::make_unique<api::AgentCommands>(b));
   s.services_.push_back(std::make_unique<api::AgentQueries>(b));

@@ -15,9 +15,9 @@
 #include "api/backend.h"
 #include "api/read_through.h"
 #include "dispatch/dispatcher.h"
-#include "pipeline/dispatch.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
+#include "pipeline/dispatch.h"
 #include "store/storage.h"
 #include "store/sync.h"
 #include "watch/commit_publisher.h"
@@ -37,7 +37,7 @@ struct Options {
   int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
   bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
   std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
-  std::chrono::milliseconds lease = std::chrono::seconds(60);  // a claim's lease when it names none
+  std::chrono::milliseconds lease = std::chrono::seconds(60);          // a claim's lease when it names none
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
@@ -93,6 +93,7 @@ class Server {
   std::unique_ptr<pipeline::StoredLeases> leases_;  // the dispatcher's writes, on storage_
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
+  api::OpenCalls open_calls_;
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;
