@@ -50,16 +50,22 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
                                                            s.admission_, s.dispatcher_, s.options_.idempotency_ttl,
                                                            s.open_calls_, s.open_calls_});
   auto& b = *s.backend_;
-  s.services_.push_back(std::make_unique<api::AgentCommands>(b));
-  s.services_.push_back(std::make_unique<api::AgentQueries>(b));
-  s.services_.push_back(std::make_unique<api::AgentInstanceCommands>(b));
-  s.services_.push_back(std::make_unique<api::AgentInstanceQueries>(b));
-  s.services_.push_back(std::make_unique<api::SessionCommands>(b));
-  s.services_.push_back(std::make_unique<api::SessionQueries>(b));
-  s.services_.push_back(std::make_unique<api::ExecutionCommands>(b));
-  s.services_.push_back(std::make_unique<api::ExecutionQueries>(b));
-  s.services_.push_back(std::make_unique<api::ExecutionDispatch>(b));
-  if (s.options_.bench_noop) s.services_.push_back(std::make_unique<api::NoopService>());
+  auto add = [&s](std::unique_ptr<grpc::Service> service, const char* name) {
+    s.services_.push_back(std::move(service));
+    s.service_names_.push_back(name);
+  };
+  add(std::make_unique<api::AgentCommands>(b), api::agentv1::AgentCommandController::service_full_name());
+  add(std::make_unique<api::AgentQueries>(b), api::agentv1::AgentQueryController::service_full_name());
+  add(std::make_unique<api::AgentInstanceCommands>(b),
+      api::instancev1::AgentInstanceCommandController::service_full_name());
+  add(std::make_unique<api::AgentInstanceQueries>(b),
+      api::instancev1::AgentInstanceQueryController::service_full_name());
+  add(std::make_unique<api::SessionCommands>(b), api::sessionv1::SessionCommandController::service_full_name());
+  add(std::make_unique<api::SessionQueries>(b), api::sessionv1::SessionQueryController::service_full_name());
+  add(std::make_unique<api::ExecutionCommands>(b), exv1::AgentExecutionCommandController::service_full_name());
+  add(std::make_unique<api::ExecutionQueries>(b), exv1::AgentExecutionQueryController::service_full_name());
+  add(std::make_unique<api::ExecutionDispatch>(b), aexd::v1::ExecutionDispatch::service_full_name());
+  if (s.options_.bench_noop) add(std::make_unique<api::NoopService>(), aexd::bench::v1::Noop::service_full_name());
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service is not built from a generated .proto: referencing ours links its
@@ -81,7 +87,18 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   if (!s.grpc_ || s.port_ == 0)
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "cannot listen on " + s.options_.listen + " (address in use or invalid)");
+  // Start-up (database, migrations, the dispatcher's read of live executions) is done before the
+  // port is bound, so nothing answers until the server is ready: the health service's "" starts out
+  // SERVING, and each of our services gets SERVING here. shutdown() turns them all NOT_SERVING first.
+  s.set_serving(true);
   return server;
+}
+
+void Server::set_serving(bool serving) {
+  auto* health = grpc_->GetHealthCheckService();
+  if (!health) return;
+  health->SetServingStatus("", serving);
+  for (const auto& name : service_names_) health->SetServingStatus(name, serving);
 }
 
 Server::~Server() { shutdown(); }
@@ -89,12 +106,21 @@ Server::~Server() { shutdown(); }
 void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  admission_.close();
-  dispatcher_.shutdown();
-  hub_.close();
-  if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (grpc_) set_serving(false);  // first, so that balancers and probes stop sending work here
+  admission_.close();             // a new unary call: UNAVAILABLE
+  dispatcher_.shutdown();         // claim streams end UNAVAILABLE
+  hub_.close();                   // subscribe streams end UNAVAILABLE
+  // No new calls (GOAWAY); unary calls in flight get the grace to finish, then whatever still runs
+  // (a health Watch, a call past the grace) is cancelled. Either way every call has finished when
+  // Shutdown returns: a unary call's write finishes it once committed.
+  if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
   // Queued writes still commit: the pool runs until its work (including drains) is done.
   pool_.join();
+  // Nothing runs any more: close the database.
+  backend_.reset();
+  executions_.reset();
+  leases_.reset();
+  storage_.reset();
 }
 
 }  // namespace aexd

@@ -14,34 +14,17 @@
 
 #include "api/backend.h"
 #include "api/read_through.h"
+#include "app/options.h"
 #include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
 #include "pipeline/dispatch.h"
 #include "store/storage.h"
-#include "store/sync.h"
 #include "watch/commit_publisher.h"
 #include "watch/execution_cache.h"
 #include "watch/watch_hub.h"
 
 namespace aexd {
-
-struct Options {
-  std::string listen = "127.0.0.1:7234";
-  std::string db = "./aexd.db";
-  store::Sync sync = store::Sync::normal;
-  int readers = 0;  // 0: one per core
-  size_t max_queued_writes = 10000;
-  size_t max_in_flight = 20000;
-  size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
-  int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
-  bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
-  std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
-  std::chrono::milliseconds lease = std::chrono::seconds(60);          // a claim's lease when it names none
-  int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
-  std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
-  size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
-};
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
 using OpenStorage = std::function<Result<std::unique_ptr<store::Storage>>(
@@ -63,14 +46,18 @@ class Server {
   const Options& options() const { return options_; }
   /// Executions with at least one open subscribe stream.
   size_t watched_executions() const { return hub_.channels(); }
-  /// Writes waiting for their batch.
-  size_t queued_writes() const { return storage_->queued_writes(); }
+  /// Writes waiting for their batch (0 once shut down).
+  size_t queued_writes() const { return storage_ ? storage_->queued_writes() : 0; }
   dispatch::Dispatcher::Counts dispatch_counts() const { return dispatcher_.counts(); }
-  /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
+  /// Idempotent: health NOT_SERVING, new calls refused, open streams ended UNAVAILABLE, calls in
+  /// flight given options().shutdown_grace to finish, queued writes committed, threads joined and
+  /// the database closed.
   void shutdown();
 
  private:
   explicit Server(Options options);
+  /// The health service's answer for the server ("") and each of its services.
+  void set_serving(bool serving);
 
   Options options_;
   int port_ = 0;
@@ -96,6 +83,7 @@ class Server {
   api::OpenCalls open_calls_;
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::vector<std::string> service_names_;  // of services_, for the health service
   std::unique_ptr<grpc::Server> grpc_;
   bool stopped_ = false;
 };

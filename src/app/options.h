@@ -1,0 +1,33 @@
+// What one aexd runs with. The defaults here are the defaults of every source: app/config.cpp
+// declares how each field is read (flag, environment, JSON file) and printed.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "store/sync.h"
+
+namespace aexd {
+
+struct Options {
+  std::string listen = "127.0.0.1:7234";
+  std::string db = "./aexd.db";
+  store::Sync sync = store::Sync::normal;
+  int readers = 0;  // 0: one per core
+  size_t max_queued_writes = 10000;
+  size_t max_in_flight = 20000;
+  size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
+  int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message
+  bool bench_noop = false;  // also serve aexd.bench.v1.Noop, the floor for load tests
+  std::chrono::milliseconds idempotency_ttl = std::chrono::hours(24);  // how long a create's idempotency key counts
+  std::chrono::milliseconds lease = std::chrono::seconds(60);          // a claim's lease when it names none
+  int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
+  std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
+  size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
+  std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);  // in-flight calls' time to finish at shutdown
+
+  bool operator==(const Options&) const = default;
+};
+
+}  // namespace aexd
