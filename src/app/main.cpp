@@ -42,15 +42,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--bench-noop", options.bench_noop,
                "also serve aexd.bench.v1.Noop/call, a do-nothing floor for load tests");
-  // Durations: a number and a unit (ms, s, m, h); a bare number is seconds.
+  // Durations: a number and a unit (ms, s, m, h, d); a bare number is seconds.
   auto duration = [&app](const std::string& name, std::chrono::milliseconds& value, const std::string& help) {
     return app
         .add_option_function<std::string>(
             name,
             [&value, name](const std::string& text) {
-              static const std::regex kDuration(R"(^([0-9]+)(ms|s|m|h)?$)");
-              static const std::map<std::string, int64_t> kUnitMs{{"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60'000},
-                                                                  {"h", 3'600'000}};
+              static const std::regex kDuration(R"(^([0-9]+)(ms|s|m|h|d)?$)");
+              static const std::map<std::string, int64_t> kUnitMs{{"ms", 1},     {"", 1000},       {"s", 1000},
+                                                                  {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
               std::smatch m;
               if (!std::regex_match(text, m, kDuration)) throw CLI::ValidationError(name, "not a duration: " + text);
               value = std::chrono::milliseconds(std::stoll(m[1]) * kUnitMs.at(m[2]));
@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   duration("--stall-timeout", options.stall_timeout,
            "an IN_PROGRESS execution with no status push for this long ends FAILED, e.g. 10m (default); 0 never");
+  duration("--retain-terminal", options.retain_terminal,
+           "delete executions this long after they end (COMPLETED, FAILED, CANCELLED, TERMINATED), e.g. 30d, "
+           "12h, 90m; 0 (default) keeps them");
   CLI11_PARSE(app, argc, argv);
   options.lease = std::chrono::seconds(lease_seconds);
 

@@ -16,8 +16,10 @@
 #include "api/read_through.h"
 #include "dispatch/dispatcher.h"
 #include "pipeline/dispatch.h"
+#include "pipeline/retention.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
+#include "retention/retention_clock.h"
 #include "store/storage.h"
 #include "store/sync.h"
 #include "watch/commit_publisher.h"
@@ -41,6 +43,7 @@ struct Options {
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
+  std::chrono::milliseconds retain_terminal{0};  // terminal executions are deleted this long after they end; 0: kept
 };
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
@@ -79,18 +82,18 @@ class Server {
   watch::ExecutionCache cache_;
   watch::CommitPublisher publisher_{cache_, hub_};
   dispatch::Dispatcher dispatcher_;
-  /// Commits reach the readers of executions first, then dispatch.
+  retention::RetentionClock retention_;
+  /// Commits reach the readers of executions first, then dispatch, then retention.
   struct CommitFanout final : model::CommitListener {
-    CommitFanout(model::CommitListener& a, model::CommitListener& b) : first(a), second(b) {}
+    explicit CommitFanout(std::vector<model::CommitListener*> listeners) : listeners(std::move(listeners)) {}
     void committed(const std::vector<model::ExecutionChange>& changes) override {
-      first.committed(changes);
-      second.committed(changes);
+      for (auto* listener : listeners) listener->committed(changes);
     }
-    model::CommitListener& first;
-    model::CommitListener& second;
-  } fanout_{publisher_, dispatcher_};
+    std::vector<model::CommitListener*> listeners;
+  } fanout_{{&publisher_, &dispatcher_, &retention_}};
   std::unique_ptr<store::Storage> storage_;
-  std::unique_ptr<pipeline::StoredLeases> leases_;  // the dispatcher's writes, on storage_
+  std::unique_ptr<pipeline::StoredLeases> leases_;       // the dispatcher's writes, on storage_
+  std::unique_ptr<pipeline::StoredRetention> retained_;  // the retention clock's writes, on storage_
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   std::unique_ptr<api::Backend> backend_;
