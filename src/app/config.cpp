@@ -81,14 +81,14 @@ struct Codec<bool> {
   json write(bool v) const { return v; }
 };
 
-/// A number and a unit (ms, s, m, h); a bare number is seconds. Printed in the largest exact unit.
+/// A number and a unit (ms, s, m, h, d); a bare number is seconds. Printed in the largest exact unit.
 template <>
 struct Codec<milliseconds> {
   std::string type() const { return "DURATION"; }
   Error read(const std::string& text, milliseconds& out) const {
-    static const std::regex kDuration(R"(([0-9]{1,12})(ms|s|m|h)?)");
+    static const std::regex kDuration(R"(([0-9]{1,12})(ms|s|m|h|d)?)");
     static const std::map<std::string, int64_t> kUnitMs{
-        {"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+        {"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
     std::smatch m;
     if (!std::regex_match(text, m, kDuration)) return "must be a duration such as 90s, 10m or 24h (0: none)";
     out = milliseconds(std::stoll(m[1]) * kUnitMs.at(m[2]));
@@ -101,7 +101,7 @@ struct Codec<milliseconds> {
   }
   json write(milliseconds v) const {
     if (v.count() == 0) return "0";
-    for (auto [unit, ms] : {std::pair{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}})
+    for (auto [unit, ms] : {std::pair{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}})
       if (v.count() % ms == 0) return std::to_string(v.count() / ms) + unit;
     return std::to_string(v.count()) + "ms";
   }
@@ -230,6 +230,9 @@ const std::vector<Setting>& settings() {
             "assignments of an execution that no runner starts before it ends FAILED", between(1, 1000)),
       field("stall-timeout", &Options::stall_timeout,
             "an IN_PROGRESS execution with no status push for this long ends FAILED (0: never)"),
+      field("retain-terminal", &Options::retain_terminal,
+            "delete executions this long after they end (COMPLETED, FAILED, CANCELLED, TERMINATED), e.g. 30d (0: "
+            "keep them)"),
       field("shutdown-grace", &Options::shutdown_grace,
             "on SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled"),
   };

@@ -25,6 +25,7 @@ struct Options {
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
+  std::chrono::milliseconds retain_terminal{0};  // terminal executions are deleted this long after they end; 0: kept
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);  // in-flight calls' time to finish at shutdown
 
   bool operator==(const Options&) const = default;

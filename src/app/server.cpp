@@ -35,6 +35,7 @@ Server::Server(Options options)
       cache_(options_.cache_mb << 20),
       dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout, options_.dispatch_window},
                   pool_.get_executor()),
+      retention_({options_.retain_terminal}, pool_.get_executor()),
       admission_(options_.max_in_flight) {}
 
 Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage& open) {
@@ -45,6 +46,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   s.storage_ = std::move(*storage);
   s.leases_ = std::make_unique<pipeline::StoredLeases>(*s.storage_);
   if (auto started = s.dispatcher_.start(*s.leases_); !started.ok()) return started;
+  s.retained_ = std::make_unique<pipeline::StoredRetention>(*s.storage_);
+  s.retention_.start(*s.retained_);
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
                                                            s.admission_, s.dispatcher_, s.options_.idempotency_ttl,
@@ -109,6 +112,7 @@ void Server::shutdown() {
   if (grpc_) set_serving(false);  // first, so that balancers and probes stop sending work here
   admission_.close();             // a new unary call: UNAVAILABLE
   dispatcher_.shutdown();         // claim streams end UNAVAILABLE
+  retention_.shutdown();
   hub_.close();                   // subscribe streams end UNAVAILABLE
   // No new calls (GOAWAY); unary calls in flight get the grace to finish, then whatever still runs
   // (a health Watch, a call past the grace) is cancelled. Either way every call has finished when

@@ -19,6 +19,8 @@
 #include "domain/result.h"
 #include "model/commit_listener.h"
 #include "pipeline/dispatch.h"
+#include "pipeline/retention.h"
+#include "retention/retention_clock.h"
 #include "store/storage.h"
 #include "watch/commit_publisher.h"
 #include "watch/execution_cache.h"
@@ -66,18 +68,18 @@ class Server {
   watch::ExecutionCache cache_;
   watch::CommitPublisher publisher_{cache_, hub_};
   dispatch::Dispatcher dispatcher_;
-  /// Commits reach the readers of executions first, then dispatch.
+  retention::RetentionClock retention_;
+  /// Commits reach the readers of executions first, then dispatch, then retention.
   struct CommitFanout final : model::CommitListener {
-    CommitFanout(model::CommitListener& a, model::CommitListener& b) : first(a), second(b) {}
+    explicit CommitFanout(std::vector<model::CommitListener*> listeners) : listeners(std::move(listeners)) {}
     void committed(const std::vector<model::ExecutionChange>& changes) override {
-      first.committed(changes);
-      second.committed(changes);
+      for (auto* listener : listeners) listener->committed(changes);
     }
-    model::CommitListener& first;
-    model::CommitListener& second;
-  } fanout_{publisher_, dispatcher_};
+    std::vector<model::CommitListener*> listeners;
+  } fanout_{{&publisher_, &dispatcher_, &retention_}};
   std::unique_ptr<store::Storage> storage_;
-  std::unique_ptr<pipeline::StoredLeases> leases_;  // the dispatcher's writes, on storage_
+  std::unique_ptr<pipeline::StoredLeases> leases_;       // the dispatcher's writes, on storage_
+  std::unique_ptr<pipeline::StoredRetention> retained_;  // the retention clock's writes, on storage_
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   api::OpenCalls open_calls_;

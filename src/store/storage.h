@@ -73,6 +73,11 @@ class Reader {
   virtual grpc::Status unheld_pending(const std::vector<std::string>& agent_ids, int limit,
                                       std::vector<LiveExecution>& out) = 0;
 
+  /// Terminal executions whose terminal phase committed at or before `before_ms` (Unix ms), oldest
+  /// first, at most `limit`; and when the oldest ended (nullopt: none has). Index ranges only.
+  virtual grpc::Status ended_before(int64_t before_ms, int limit, std::vector<std::string>& ids) = 0;
+  virtual grpc::Status oldest_ended(std::optional<int64_t>& ms) = 0;
+
  protected:
   ~Reader() = default;
 };

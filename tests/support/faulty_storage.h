@@ -103,6 +103,10 @@ class FaultyStorage final : public store::Storage {
                                 std::vector<store::LiveExecution>& out) override {
       return real_.unheld_pending(agents, limit, out);
     }
+    grpc::Status ended_before(int64_t before_ms, int limit, std::vector<std::string>& ids) override {
+      return real_.ended_before(before_ms, limit, ids);
+    }
+    grpc::Status oldest_ended(std::optional<int64_t>& ms) override { return real_.oldest_ended(ms); }
     grpc::Status insert(const Agent& r) override { return real_.insert(r); }
     grpc::Status insert(const AgentInstance& r) override { return real_.insert(r); }
     grpc::Status insert(const Session& r) override { return real_.insert(r); }

@@ -35,6 +35,13 @@ class TestServer {
     server_.reset();
     start();
   }
+  /// As restart(), with other options on the same database.
+  void restart(Options options) {
+    options.listen = options_.listen;
+    options.db = options_.db;
+    options_ = std::move(options);
+    restart();
+  }
   Server& server() { return *server_; }
   const std::string& db_path() const { return options_.db; }
 

@@ -22,6 +22,11 @@ Query& Query::bind_blob(std::string_view bytes) {
   return *this;
 }
 
+Query& Query::bind_null() {
+  sqlite3_bind_null(stmt_, next_++);
+  return *this;
+}
+
 bool Query::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -40,6 +40,7 @@ class Query {
   Query& bind(std::string_view text);
   Query& bind(int64_t value);
   Query& bind_blob(std::string_view bytes);
+  Query& bind_null();
 
   /// Advances to the next row; false when there is none.
   bool step();
@@ -47,6 +48,7 @@ class Query {
   void run();
 
   int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string_view text(int column) const;
   std::string_view blob(int column) const;
 

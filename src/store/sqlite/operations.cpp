@@ -236,6 +236,14 @@ grpc::Status Operations::unheld_pending(const std::vector<std::string>& agent_id
   });
 }
 
+grpc::Status Operations::ended_before(int64_t before_ms, int limit, std::vector<std::string>& ids) {
+  return guarded([&] { ids = sqlite::ended_before(db_, before_ms, limit); });
+}
+
+grpc::Status Operations::oldest_ended(std::optional<int64_t>& ms) {
+  return guarded([&] { ms = sqlite::oldest_ended(db_); });
+}
+
 grpc::Status Operations::put(const Lease& lease) {
   return write([&] {
     db_.query(std::string("INSERT OR REPLACE INTO leases(") + kLeaseColumns + ") VALUES(?, ?, ?, ?, ?, ?)")

@@ -38,6 +38,8 @@ class Operations final : public Tx {
   grpc::Status live_executions(int pending_limit, std::vector<LiveExecution>& out) override;
   grpc::Status unheld_pending(const std::vector<std::string>& agent_ids, int limit,
                               std::vector<LiveExecution>& out) override;
+  grpc::Status ended_before(int64_t before_ms, int limit, std::vector<std::string>& ids) override;
+  grpc::Status oldest_ended(std::optional<int64_t>& ms) override;
 
   grpc::Status insert(const Agent& r) override;
   grpc::Status insert(const AgentInstance& r) override;

@@ -1,11 +1,24 @@
 #include "store/sqlite/rows.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "domain/audit.h"
+#include "domain/status.h"
 
 namespace aexd::store::sqlite {
 namespace {
+
+/// The ended_ms column: the wall clock of the write that makes the execution terminal (in ms: the
+/// status audit's clock has whole seconds only), NULL (outside its index) while it is unfinished.
+void bind_ended(Query& q, const Execution& r) {
+  if (is_terminal(r.status().phase())) {
+    using namespace std::chrono;
+    q.bind(int64_t{duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()});
+  } else {
+    q.bind_null();
+  }
+}
 
 // Per kind: the table, its insert/update statements (same column order, id bound last), the
 // column binder, and the side table its tags live in (empty when tags are not indexed).
@@ -63,9 +76,10 @@ template <>
 struct Table<Execution> {
   static constexpr const char* name = "executions";
   static constexpr const char* insert =
-      "INSERT INTO executions(session_id, agent_id, phase, revision, body, id) VALUES(?,?,?,?,?,?)";
+      "INSERT INTO executions(session_id, agent_id, phase, revision, body, ended_ms, id) VALUES(?,?,?,?,?,?,?)";
   static constexpr const char* update =
-      "UPDATE executions SET session_id=?, agent_id=?, phase=?, revision=?, body=? WHERE id=?";
+      "UPDATE executions SET session_id=?, agent_id=?, phase=?, revision=?, body=?, ended_ms=COALESCE(ended_ms, ?) "
+      "WHERE id=?";
   static constexpr const char* tags = "execution_tags";
   static constexpr const char* tagged = "execution_id";
   static void bind(Query& q, const Execution& r, std::string_view body) {
@@ -74,6 +88,7 @@ struct Table<Execution> {
         .bind(int64_t{r.status().phase()})
         .bind(static_cast<int64_t>(revision_of(r.metadata())))
         .bind_blob(body);
+    bind_ended(q, r);
   }
 };
 
@@ -156,9 +171,9 @@ void replace_status(Connection& db, const Execution& now, Phase before, const mo
   // SQLite rewrites an index whenever one of its columns is assigned, even to the same value.
   const Phase phase = now.status().phase();
   auto q = phase == before ? db.query("UPDATE executions SET revision=?, body=? WHERE id=?")
-                           : db.query("UPDATE executions SET revision=?, body=?, phase=? WHERE id=?");
+                           : db.query("UPDATE executions SET revision=?, body=?, phase=?, ended_ms=? WHERE id=?");
   q.bind(static_cast<int64_t>(encoded.revision)).bind_blob(encoded.view());
-  if (phase != before) q.bind(int64_t{phase});
+  if (phase != before) bind_ended(q.bind(int64_t{phase}), now);
   q.bind(now.metadata().id()).run();
 }
 
@@ -218,6 +233,19 @@ template std::optional<std::string> id_by_slug_in_any_org<Agent>(Connection&, re
                                                                  std::string_view);
 template std::optional<std::string> id_by_slug_in_any_org<AgentInstance>(Connection&, res::ApiResourceOwnerScope,
                                                                          std::string_view);
+
+std::vector<std::string> ended_before(Connection& db, int64_t before_ms, int limit) {
+  std::vector<std::string> ids;
+  auto q = db.query(kEndedBefore);
+  for (q.bind(before_ms).bind(int64_t{limit}); q.step();) ids.emplace_back(q.text(0));
+  return ids;
+}
+
+std::optional<int64_t> oldest_ended(Connection& db) {
+  auto q = db.query(kOldestEnded);
+  if (!q.step() || q.is_null(0)) return std::nullopt;
+  return q.integer(0);
+}
 
 model::SnapshotPtr load_snapshot(Connection& db, std::string_view execution_id) {
   auto q = db.query("SELECT revision, phase, body FROM executions WHERE id=?");

@@ -45,6 +45,15 @@ int64_t count_sessions_of_agent(Connection& db, std::string_view agent_id);
 std::vector<AgentInstance> instances_of_agent(Connection& db, std::string_view agent_id);
 std::vector<Execution> executions_of_session(Connection& db, std::string_view session_id);
 
+/// Ids of executions that ended at or before `before_ms`, oldest first, at most `limit`: a range
+/// of the ended-time index (kEndedBefore, parameters before_ms and limit).
+std::vector<std::string> ended_before(Connection& db, int64_t before_ms, int limit);
+inline constexpr const char* kEndedBefore =
+    "SELECT id FROM executions WHERE ended_ms IS NOT NULL AND ended_ms <= ? ORDER BY ended_ms, id LIMIT ?";
+/// When the execution that ended first ended; nullopt when none has (kOldestEnded).
+std::optional<int64_t> oldest_ended(Connection& db);
+inline constexpr const char* kOldestEnded = "SELECT min(ended_ms) FROM executions WHERE ended_ms IS NOT NULL";
+
 /// The stored execution as its row holds it, without decoding the body.
 model::SnapshotPtr load_snapshot(Connection& db, std::string_view execution_id);
 

@@ -1,6 +1,13 @@
 #include "store/sqlite/schema.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "domain/audit.h"
+#include "domain/types.h"
 
 namespace aexd::store::sqlite {
 namespace {
@@ -158,7 +165,34 @@ END;
 -- The queue of one agent's PENDING executions, oldest first, for runners that claim only some agents.
 CREATE INDEX executions_pending_by_agent ON executions(agent_id, id) WHERE phase = 1;
 )sql",
+    // 5: when a terminal execution ended (Unix ms; NULL while unfinished), for --retain-terminal:
+    // the oldest ended execution is the first of this index. Rows already terminal are filled in
+    // by fill_ended_times from their bodies.
+    R"sql(
+ALTER TABLE executions ADD COLUMN ended_ms INTEGER;
+CREATE INDEX executions_by_ended ON executions(ended_ms, id) WHERE ended_ms IS NOT NULL;
+)sql",
 };
+
+/// Migration 5's data: each terminal row ended when its status last changed (the terminal phase is
+/// final), read from its body; a row without that time counts as ending now, so none goes early.
+void fill_ended_times(Connection& db) {
+  using google::protobuf::util::TimeUtil;
+  const int64_t now = TimeUtil::TimestampToMilliseconds(aexd::now());
+  std::vector<std::pair<std::string, int64_t>> ended;
+  for (auto q = db.query("SELECT id, body FROM executions WHERE phase IN (3, 4, 5, 8)"); q.step();) {
+    Execution execution;
+    const auto body = q.blob(1);
+    const bool read = execution.ParseFromArray(body.data(), static_cast<int>(body.size()));
+    const auto& at = execution.status().audit().status_audit().updated_at();
+    ended.emplace_back(std::string(q.text(0)), read && at.seconds() > 0 ? TimeUtil::TimestampToMilliseconds(at) : now);
+  }
+  for (const auto& [id, ms] : ended) db.query("UPDATE executions SET ended_ms=? WHERE id=?").bind(ms).bind(id).run();
+}
+
+/// Work a migration does in code after its SQL, in the same transaction (index: the migration's).
+void (*const kMigrationCode[])(Connection&) = {nullptr, nullptr, nullptr, nullptr, fill_ended_times};
+static_assert(std::size(kMigrationCode) == std::size(kMigrations));
 
 int user_version(Connection& db) {
   auto q = db.query("PRAGMA user_version");
@@ -178,6 +212,7 @@ void migrate(Connection& db) {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(kMigrations[v]);
+      if (kMigrationCode[v]) kMigrationCode[v](db);
       db.exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       db.exec("COMMIT");
     } catch (...) {

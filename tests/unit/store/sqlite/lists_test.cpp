@@ -295,6 +295,7 @@ TEST_CASE("the schema migration that adds counts counts the rows a database alre
   REQUIRE_FALSE(triggers.empty());
   for (const auto& t : triggers) db->exec(("DROP TRIGGER " + t).c_str());
   db->exec(
+      "DROP INDEX executions_by_ended; ALTER TABLE executions DROP COLUMN ended_ms;"
       "DROP TABLE leases; DROP INDEX executions_pending_by_agent; DROP TABLE idempotency_keys; DROP TABLE list_counts; DROP INDEX execution_tags_by_execution;"
       "PRAGMA user_version = 1");
   store::sqlite::migrate(*db);

@@ -1,10 +1,14 @@
 #include "store/sqlite/schema.h"
 
 #include <doctest/doctest.h>
+#include <google/protobuf/util/time_util.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/audit.h"
+#include "store/sqlite/rows.h"
 #include "support/temp_db.h"
 
 using namespace aexd;
@@ -75,4 +79,54 @@ TEST_CASE("a database written by a newer schema is refused and left as it was") 
   CHECK_THROWS_AS(store::sqlite::migrate(*db), store::sqlite::Error);
   CHECK(user_version(*db) == newer);
   CHECK(schema_objects(*db) == before);
+}
+
+TEST_CASE("the migration that adds the ended time fills it in for executions that had already ended") {
+  using google::protobuf::util::TimeUtil;
+  TempDb dir;
+  auto db = dir.open();
+  Execution done;
+  done.mutable_metadata()->set_id("aex-done");
+  done.mutable_spec()->set_session_id("ses-1");
+  done.mutable_spec()->set_agent_id("agt-1");
+  done.mutable_status()->set_phase(exv1::EXECUTION_COMPLETED);
+  *done.mutable_status()->mutable_audit()->mutable_status_audit()->mutable_updated_at() =
+      TimeUtil::MillisecondsToTimestamp(1'700'000'000'250);
+  Execution running = done;
+  running.mutable_metadata()->set_id("aex-running");
+  running.mutable_status()->set_phase(exv1::EXECUTION_IN_PROGRESS);
+  Execution undated = done;  // no status time at all: counts as ending when the migration runs
+  undated.mutable_metadata()->set_id("aex-undated");
+  undated.mutable_status()->set_phase(exv1::EXECUTION_TERMINATED);
+  undated.mutable_status()->clear_audit();
+  for (const auto* e : {&done, &running, &undated}) store::sqlite::insert(*db, *e);
+  // Back to schema version 4, then migrate again.
+  db->exec("DROP INDEX executions_by_ended; ALTER TABLE executions DROP COLUMN ended_ms; PRAGMA user_version = 4");
+  const int64_t migrated_after = TimeUtil::TimestampToMilliseconds(aexd::now());
+  store::sqlite::migrate(*db);
+
+  auto ended = [&](const char* id) {
+    auto q = db->query("SELECT ended_ms FROM executions WHERE id=?");
+    REQUIRE(q.bind(id).step());
+    return q.is_null(0) ? std::optional<int64_t>() : std::optional<int64_t>(q.integer(0));
+  };
+  CHECK(ended("aex-done") == std::optional<int64_t>(1'700'000'000'250));
+  CHECK_FALSE(ended("aex-running").has_value());
+  REQUIRE(ended("aex-undated").has_value());
+  CHECK(*ended("aex-undated") >= migrated_after);
+  CHECK(store::sqlite::oldest_ended(*db) == std::optional<int64_t>(1'700'000'000'250));
+  CHECK(store::sqlite::ended_before(*db, 1'700'000'000'250, 10) == std::vector<std::string>{"aex-done"});
+  CHECK(store::sqlite::ended_before(*db, migrated_after + 60'000, 1) == std::vector<std::string>{"aex-done"});
+}
+
+TEST_CASE("the ended-time lookups read the ended-time index, not the table") {
+  TempDb dir;
+  auto db = dir.open();
+  for (const char* sql : {store::sqlite::kEndedBefore, store::sqlite::kOldestEnded}) {
+    CAPTURE(sql);
+    std::string plan;
+    for (auto q = db->query(std::string("EXPLAIN QUERY PLAN ") + sql); q.step();) plan += std::string(q.text(3)) + "\n";
+    CHECK(plan.find("executions_by_ended") != std::string::npos);
+    CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+  }
 }
