@@ -162,7 +162,8 @@ TEST_CASE("config: --print-config prints every setting, durations as text, and e
   CHECK(printed.at("sync") == "normal");
   CHECK(printed.at("bench-noop") == false);
   CHECK(printed.at("listen") == "127.0.0.1:7234");
-  CHECK(printed.size() == 14);
+  for (const char* name : {"db", "readers", "max-queued-writes", "cache-mb", "max-message-mb", "max-attempts"})
+    CHECK_MESSAGE(printed.contains(name), name);
 }
 
 TEST_CASE("config: --print-config's output read back as --config gives the same configuration") {
