@@ -101,7 +101,7 @@ struct Codec<milliseconds> {
   }
   json write(milliseconds v) const {
     if (v.count() == 0) return "0";
-    for (auto [unit, ms] : {std::pair{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}})
+    for (auto [unit, ms] : {std::pair{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}})
       if (v.count() % ms == 0) return std::to_string(v.count() / ms) + unit;
     return std::to_string(v.count()) + "ms";
   }
