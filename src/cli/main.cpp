@@ -2,7 +2,9 @@
 // CLI11, opens the connection the selected command needs and runs it on this thread.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <grpc/support/log.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,6 +16,9 @@
 int main(int argc, char** argv) {
   using namespace aexd::cli;
   aexd::tune_process();
+  // A failed call is reported once, as `aexctl: CODE: message`; gRPC's own log lines (a TLS
+  // handshake error, say) only when asked for with GRPC_VERBOSITY.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"aexctl - command-line client of aexd", "aexctl"};
   app.set_version_flag("--version", std::string("aexctl ") + AEXD_VERSION);
   app.require_subcommand(1);

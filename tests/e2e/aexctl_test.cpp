@@ -4,6 +4,7 @@
 // the output it reads, never on time.
 #include <nlohmann/json.hpp>
 
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "support/child_process.h"
 #include "support/client.h"
 #include "support/pseudo_terminal.h"
+#include "support/test_certificates.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -357,35 +359,80 @@ class RecordingQueries final : public exv1::AgentExecutionQueryController::Servi
   std::vector<std::string> seen_;
 };
 
+/// RecordingQueries served on 127.0.0.1:0 with `credentials`.
+struct RecordingServer {
+  RecordingQueries service;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+
+  explicit RecordingServer(std::shared_ptr<grpc::ServerCredentials> credentials) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", std::move(credentials), &port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    REQUIRE(server != nullptr);
+  }
+  ~RecordingServer() { server->Shutdown(); }
+
+  /// `aexctl --addr THIS ARGS exec get aex-1` to its exit.
+  Ran get(const std::string& args, const std::vector<std::pair<std::string, std::string>>& env = {}) const {
+    auto child = spawn_child(
+        "exec " AEXCTL_PATH " --addr 127.0.0.1:" + std::to_string(port) + " " + args + " exec get aex-1", "", env);
+    const cli::Output out = run_child_to_exit(*child);
+    return {*child->exit_status(), out.stdout_lines, out.stderr_lines};
+  }
+};
+
+const std::vector<std::string> kRecorded{"aexctl: NOT_FOUND: recorded"};
+
 }  // namespace
 
 TEST_CASE("aexctl sends the token of --token-file, else of AEXD_TOKEN, as `authorization: Bearer`") {
-  RecordingQueries service;
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  const auto server = builder.BuildAndStart();
-  REQUIRE(server != nullptr);
-  const std::string aexctl = "exec " AEXCTL_PATH " --addr 127.0.0.1:" + std::to_string(port);
-
+  RecordingServer stand_in(grpc::InsecureServerCredentials());
   TempDir dir;
   const std::string file = (dir.path() / "token").string();
   std::ofstream(file) << "  aexd_0123  \nignored\n";
-  const auto run = [&](const std::string& args, const std::vector<std::pair<std::string, std::string>>& env) {
-    auto child = spawn_child(aexctl + " " + args, "", env);
-    const cli::Output out = run_child_to_exit(*child);
-    REQUIRE(child->exit_status()->code == cli::exit_code::kCallFailed);
-    REQUIRE(out.stderr_lines == std::vector<std::string>{"aexctl: NOT_FOUND: recorded"});
-  };
-  run("--token-file " + file + " exec get aex-1", {{"AEXD_TOKEN", "from-env"}});
-  run("exec get aex-1", {{"AEXD_TOKEN", "aexd_from_env"}});
-  run("exec get aex-1", {{"AEXD_TOKEN", ""}});
-  CHECK(service.seen() == std::vector<std::string>{"Bearer aexd_0123", "Bearer aexd_from_env", "(none)"});
-  server->Shutdown();
+  for (const Ran& ran : {stand_in.get("--token-file " + file, {{"AEXD_TOKEN", "from-env"}}),
+                         stand_in.get("", {{"AEXD_TOKEN", "aexd_from_env"}}), stand_in.get("", {{"AEXD_TOKEN", ""}})}) {
+    CHECK(ran.status.code == cli::exit_code::kCallFailed);
+    CHECK(ran.err == kRecorded);
+  }
+  CHECK(stand_in.service.seen() == std::vector<std::string>{"Bearer aexd_0123", "Bearer aexd_from_env", "(none)"});
 
-  auto missing = spawn_child(aexctl + " --token-file " + (dir.path() / "none").string() + " exec get aex-1");
-  const cli::Output out = run_child_to_exit(*missing);
-  CHECK(missing->exit_status()->code == cli::exit_code::kUsage);
-  CHECK(out.stderr_lines.at(0).find("cannot read") != std::string::npos);
+  const Ran missing = stand_in.get("--token-file " + (dir.path() / "none").string());
+  CHECK(missing.status.code == cli::exit_code::kUsage);
+  CHECK(missing.stderr_text().find("cannot read") != std::string::npos);
+  CHECK(stand_in.service.seen().size() == 3);  // no call made
+}
+
+TEST_CASE("aexctl --tls-ca speaks TLS, and --tls-cert/--tls-key present the client certificate mTLS asks for") {
+  TempDir dir;
+  const TestCertificate server_cert = make_test_certificate(dir, "server");
+  const TestCertificate client_cert = make_test_certificate(dir, "client");
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = client_cert.cert_pem;
+  tls.pem_key_cert_pairs.push_back({server_cert.key_pem, server_cert.cert_pem});
+  RecordingServer stand_in(grpc::SslServerCredentials(tls));
+
+  const std::string mtls = "--tls-ca " + server_cert.cert_path + " --tls-cert " + client_cert.cert_path +
+                           " --tls-key " + client_cert.key_path;
+  const Ran ok = stand_in.get(mtls, {{"AEXD_TOKEN", "aexd_tls"}});
+  CHECK(ok.err == kRecorded);  // the call went through: the server answered it
+  CHECK(stand_in.service.seen() == std::vector<std::string>{"Bearer aexd_tls"});
+
+  // Without the client certificate, trusting another root, or in plaintext: no call gets through.
+  for (const std::string& args : {"--tls-ca " + server_cert.cert_path,
+                                  "--tls-ca " + client_cert.cert_path + " --tls-cert " + client_cert.cert_path +
+                                      " --tls-key " + client_cert.key_path,
+                                  std::string()}) {
+    CAPTURE(args);
+    const Ran refused = stand_in.get(args);
+    CHECK(refused.status.code == cli::exit_code::kCallFailed);
+    CHECK(refused.stderr_text().starts_with("aexctl: UNAVAILABLE: "));
+  }
+  CHECK(stand_in.service.seen().size() == 1);
+
+  const Ran half = stand_in.get("--tls-ca " + server_cert.cert_path + " --tls-cert " + client_cert.cert_path);
+  CHECK(half.status.code == cli::exit_code::kUsage);
+  CHECK(half.stderr_text() == "aexctl: --tls-cert and --tls-key go together\n");
 }
