@@ -87,9 +87,10 @@ std::unique_ptr<Connection> Connection::open(const ConnectionOptions& options, s
   grpc::ChannelArguments args;
   // Executions grow past gRPC's 4 MiB default as messages pile up (aexd replies up to what it accepts).
   args.SetMaxReceiveMessageSize(-1);
-  // gRPC's own reconnect backoff (up to 120 s by default) would outlast a runner's after a server restart.
+  // gRPC's own reconnect backoff (up to 120 s by default) would outlast a runner's after a server
+  // restart. The minimum stays gRPC's: it is also each connection attempt's timeout, and a busy
+  // machine can take longer than a short one to connect.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   return std::make_unique<Connection>(grpc::CreateCustomChannel(options.address, credentials, args), std::move(token));
 }

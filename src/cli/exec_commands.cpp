@@ -12,6 +12,9 @@
 #include <ostream>
 #include <thread>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
 #include "cli/agent_commands.h"
 #include "cli/command.h"
@@ -61,6 +64,14 @@ int print_changed(const Context& context, const grpc::Status& status, const exv1
   return exit_code::kOk;
 }
 
+/// Ctrl-C during a watch on a terminal: wipe the progress line (and any colour) rather than leave
+/// it under the shell's prompt. Async-signal-safe: write(2) and _exit(2) only.
+extern "C" void wipe_and_exit(int) {
+  constexpr char kWipe[] = "\033[0m\r\033[K";
+  if (write(STDOUT_FILENO, kWipe, sizeof kWipe - 1) < 0) _exit(exit_code::kInterrupted);
+  _exit(exit_code::kInterrupted);
+}
+
 /// Feeds a WatchView and writes its lines, with a progress line under them that a spinner thread
 /// redraws on a terminal; plain lines otherwise. The view and stdout are shared with that thread,
 /// hence the mutex.
@@ -68,7 +79,11 @@ class WatchScreen {
  public:
   WatchScreen(const Context& context, WatchView& view)
       : out_(context.out()), view_(view), animated_(context.terminal()), started_(std::chrono::steady_clock::now()) {
-    if (animated_) spinner_ = std::thread([this] { spin(); });
+    if (!animated_) return;
+    struct sigaction action {};
+    action.sa_handler = wipe_and_exit;
+    sigaction(SIGINT, &action, nullptr);
+    spinner_ = std::thread([this] { spin(); });
   }
   ~WatchScreen() {
     {
@@ -365,7 +380,8 @@ int push(const Context& context, const PushOptions& o) {
 }
 
 const char* const kWatchExitCodes =
-    "exit status: 0 COMPLETED, 3 FAILED, 4 CANCELLED, 5 TERMINATED, 1 if the stream failed (NOT_FOUND: unknown or "
+    "exit status: 0 COMPLETED, 3 FAILED, 4 CANCELLED, 5 TERMINATED, 130 interrupted (Ctrl-C), 1 if the stream failed "
+    "(NOT_FOUND: unknown or "
     "deleted execution; UNAVAILABLE: server gone), 2 bad usage";
 
 }  // namespace

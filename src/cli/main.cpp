@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 success; 1 a call failed (stderr: `aexctl: CODE: message`, CODE a gRPC status such as "
       "NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, UNAVAILABLE, UNAUTHENTICATED); 2 bad usage or input; "
-      "exec watch (and exec create --watch): 3 FAILED, 4 CANCELLED, 5 TERMINATED.");
+      "exec watch (and exec create --watch): 3 FAILED, 4 CANCELLED, 5 TERMINATED, 130 interrupted.");
 
   ConnectionOptions connection;
   std::string output = "text";

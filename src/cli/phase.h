@@ -24,12 +24,13 @@ bool is_terminal(exv1::ExecutionPhase phase);
 
 /// What `aexctl exec watch` exits with (documented in its --help).
 namespace exit_code {
-constexpr int kOk = 0;          // the command did what was asked; a watch saw COMPLETED
-constexpr int kCallFailed = 1;  // a gRPC call failed (stderr: `aexctl: CODE: message`)
-constexpr int kUsage = 2;       // bad flags or input (a file that cannot be read, JSON that does not parse)
-constexpr int kFailed = 3;      // the watched execution ended FAILED
-constexpr int kCancelled = 4;   // ... CANCELLED
-constexpr int kTerminated = 5;  // ... TERMINATED
+constexpr int kOk = 0;             // the command did what was asked; a watch saw COMPLETED
+constexpr int kCallFailed = 1;     // a gRPC call failed (stderr: `aexctl: CODE: message`)
+constexpr int kUsage = 2;          // bad flags or input (a file that cannot be read, JSON that does not parse)
+constexpr int kFailed = 3;         // the watched execution ended FAILED
+constexpr int kCancelled = 4;      // ... CANCELLED
+constexpr int kTerminated = 5;     // ... TERMINATED
+constexpr int kInterrupted = 130;  // a watch on a terminal stopped by Ctrl-C (the shell's 128 + SIGINT)
 }  // namespace exit_code
 
 /// The exit status for a watch that saw `phase` last: kOk only for COMPLETED.

@@ -284,6 +284,23 @@ TEST_CASE("aexctl exec watch on a terminal shows each pushed message once, as it
   CHECK(out.find("\033[32mCOMPLETED\033[0m") != std::string::npos);  // coloured on a terminal
 }
 
+TEST_CASE("aexctl exec watch on a terminal stopped by Ctrl-C wipes its progress line and exits 130") {
+  Fixture f;
+  const std::string id = f.create_execution();
+  f.push(id, exv1::EXECUTION_IN_PROGRESS, {"working"});
+  PseudoTerminal tty({AEXCTL_PATH, "--addr", f.server.address(), "exec", "watch", id});
+  REQUIRE_MESSAGE(tty.wait_for("working"), tty.output());
+  REQUIRE_MESSAGE(tty.wait_for("IN_PROGRESS\033[0m  "), tty.output());  // the progress line is drawn
+  tty.type("\x03");
+  const auto code = tty.wait_exit();
+  INFO(tty.output());
+  REQUIRE(code);
+  CHECK(*code == cli::exit_code::kInterrupted);
+  // After the last progress line drawn, the wipe (the terminal's own "^C" echo may come either side).
+  const std::string& out = tty.output();
+  CHECK(out.find("\033[0m\r\033[K", out.rfind("IN_PROGRESS\033[0m  ")) != std::string::npos);
+}
+
 TEST_CASE("aexctl exec watch exits non-zero when the execution ends FAILED, on a terminal or a pipe") {
   Fixture f;
   const std::string id = f.create_execution();

@@ -67,6 +67,11 @@ class PseudoTerminal {
     return exit_code_;
   }
 
+  /// Types `keys` on the terminal (`"\x03"` is Ctrl-C: the terminal sends SIGINT).
+  void type(const std::string& keys) {
+    REQUIRE(write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
+  }
+
   const std::string& output() const { return output_; }
 
  private:
