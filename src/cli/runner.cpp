@@ -1,8 +1,6 @@
 #include "cli/runner.h"
 
 #include <google/protobuf/util/time_util.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -37,18 +35,6 @@ std::string now_rfc3339() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   return TimeUtil::ToString(
       TimeUtil::MillisecondsToTimestamp(std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count()));
-}
-
-std::string describe(const grpc::Status& status) {
-  static const char* const kNames[] = {
-      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED"};
-  const auto code = static_cast<size_t>(status.error_code());
-  std::string out = code < std::size(kNames) ? kNames[code] : std::to_string(code);
-  if (!status.error_message().empty()) out += ": " + status.error_message();
-  return out;
 }
 
 /// Worth repeating: the server is restarting, shedding load, or the call took too long (a final
@@ -276,23 +262,15 @@ grpc::Status Runner::Execution::update_status(const exv1::AgentExecutionStatus& 
   input.set_execution_id(id_);
   *input.mutable_status() = status;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  runner_.connection_->prepare(context, kCallDeadline);
   exv1::AgentExecution reply;
   return runner_.commands_->updateStatus(&context, input, &reply);
 }
 
-Runner::Runner(RunnerOptions options) : options_(std::move(options)) {
-  grpc::ChannelArguments args;
-  // Assignments and updateStatus replies carry whole executions, which grow past gRPC's 4 MiB
-  // default as messages pile up (aexd accepts 16 MiB requests and replies as large).
-  args.SetMaxReceiveMessageSize(-1);
-  // gRPC's own reconnect backoff (up to 120 s by default) would outlast ours after a server restart.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  channel_ = grpc::CreateCustomChannel(options_.server, grpc::InsecureChannelCredentials(), args);
-  dispatch_ = aexd::v1::ExecutionDispatch::NewStub(channel_);
-  commands_ = exv1::AgentExecutionCommandController::NewStub(channel_);
+Runner::Runner(RunnerOptions options, std::shared_ptr<const Connection> connection)
+    : options_(std::move(options)), connection_(std::move(connection)) {
+  dispatch_ = aexd::v1::ExecutionDispatch::NewStub(connection_->channel());
+  commands_ = exv1::AgentExecutionCommandController::NewStub(connection_->channel());
 }
 
 Runner::~Runner() {
@@ -343,6 +321,7 @@ void Runner::run() {
 
 grpc::Status Runner::claim_once(bool& delivered) {
   grpc::ClientContext context;
+  connection_->authorize(context);  // no deadline: the stream stays open until stop()
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return grpc::Status::CANCELLED;
@@ -420,7 +399,7 @@ void Runner::release(const std::string& execution_id, const std::string& lease_i
   request.set_execution_id(execution_id);
   request.set_lease_id(lease_id);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  connection_->prepare(context, kCallDeadline);
   aexd::v1::ReleaseResponse response;
   const grpc::Status status = dispatch_->release(&context, request, &response);
   if (!status.ok()) log(execution_id + ": release failed (" + describe(status) + "); its lease will lapse");

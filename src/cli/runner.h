@@ -15,11 +15,12 @@
 
 #include "aexd/v1/dispatch.grpc.pb.h"
 #include "ai/stigmer/agentic/agentexecution/v1/agentexecution.grpc.pb.h"
+#include "cli/connection.h"
 
 namespace aexd::cli {
 
 struct RunnerOptions {
-  std::string server = "127.0.0.1:7234";
+  std::string server = "127.0.0.1:7234";  // for the log: the connection is passed to Runner
   std::string runner_id;
   std::string command;
   int capacity = 1;
@@ -30,7 +31,7 @@ struct RunnerOptions {
 
 class Runner {
  public:
-  explicit Runner(RunnerOptions options);
+  Runner(RunnerOptions options, std::shared_ptr<const Connection> connection);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -58,7 +59,7 @@ class Runner {
   void join_finished();
 
   const RunnerOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
+  const std::shared_ptr<const Connection> connection_;
   std::unique_ptr<aexd::v1::ExecutionDispatch::Stub> dispatch_;
   std::unique_ptr<ai::stigmer::agentic::agentexecution::v1::AgentExecutionCommandController::Stub> commands_;
 

@@ -14,12 +14,6 @@ using namespace aexd::test;
 
 namespace {
 
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 /// aexctl runner as a child process, its stderr (one line per event) collected.
 class Aexctl {
  public:

@@ -14,6 +14,13 @@
 
 namespace aexd::test {
 
+/// `s` as one word for /bin/sh.
+inline std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 inline std::unique_ptr<cli::ChildProcess> spawn_child(
     const std::string& command, std::string input = "",
     const std::vector<std::pair<std::string, std::string>>& env = {}) {
