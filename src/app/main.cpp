@@ -1,4 +1,5 @@
-// aexd: the agent execution daemon. Parses flags, starts the server, waits for SIGINT/SIGTERM.
+// aexd: the agent execution daemon. Parses flags, starts the server, waits for SIGINT/SIGTERM;
+// SIGHUP re-reads the tokens file.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "aexd_config.h"
 #include "app/server.h"
+#include "auth/tls.h"
 #include "runtime/process_tuning.h"
 
 int main(int argc, char** argv) {
@@ -71,6 +73,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   duration("--stall-timeout", options.stall_timeout,
            "an IN_PROGRESS execution with no status push for this long ends FAILED, e.g. 10m (default); 0 never");
+  app.add_option("--auth-tokens", options.auth_tokens,
+                 "tokens file, lines of NAME ROLE SHA256HEX (README \"Auth and TLS\"); re-read on SIGHUP. "
+                 "Without it every call is allowed")
+      ->check(CLI::ExistingFile);
+  auto* tls_cert =
+      app.add_option("--tls-cert", options.tls_cert, "PEM certificate chain: serve TLS instead of plaintext")
+          ->check(CLI::ExistingFile);
+  auto* tls_key =
+      app.add_option("--tls-key", options.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  app.add_option("--tls-client-ca", options.tls_client_ca,
+                 "PEM CA certificates: require client certificates they signed (mTLS)")
+      ->check(CLI::ExistingFile)
+      ->needs(tls_cert);
   CLI11_PARSE(app, argc, argv);
   options.lease = std::chrono::seconds(lease_seconds);
 
@@ -79,6 +96,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = aexd::Server::start(options);
@@ -86,10 +104,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "aexd: %s\n", server.status().error_message().c_str());
     return 1;
   }
+  if (options.auth_tokens.empty() && !aexd::auth::is_local_address(options.listen))
+    std::fprintf(stderr, "aexd: auth is off: anyone who reaches %s may make any call (see --auth-tokens)\n",
+                 options.listen.c_str());
   std::fprintf(stderr, "aexd %s: serving on %s (port %d), database %s\n", AEXD_VERSION, options.listen.c_str(),
                (*server)->port(), options.db.c_str());
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    auto reloaded = (*server)->reload();
+    if (reloaded.ok())
+      std::fprintf(stderr, "aexd: SIGHUP: re-read %s (entries: %zu)\n", options.auth_tokens.c_str(), *reloaded);
+    else
+      std::fprintf(stderr, "aexd: SIGHUP: tokens unchanged: %s\n", reloaded.status().error_message().c_str());
+  }
   std::fprintf(stderr, "aexd: %s received, stopping\n", strsignal(signal));
   (*server)->shutdown();
   std::fprintf(stderr, "aexd: stopped (%s, database %s)\n", options.listen.c_str(), options.db.c_str());

@@ -14,6 +14,7 @@
 
 #include "api/backend.h"
 #include "api/read_through.h"
+#include "auth/token_authorizer.h"
 #include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
@@ -41,6 +42,9 @@ struct Options {
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
+  std::string auth_tokens;          // the tokens file (README "Auth and TLS"); empty: every call is allowed
+  std::string tls_cert, tls_key;    // PEM files: serve TLS instead of plaintext
+  std::string tls_client_ca;        // PEM CA file: require client certificates it signed (mTLS)
 };
 
 /// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
@@ -66,6 +70,9 @@ class Server {
   /// Writes waiting for their batch.
   size_t queued_writes() const { return storage_->queued_writes(); }
   dispatch::Dispatcher::Counts dispatch_counts() const { return dispatcher_.counts(); }
+  /// Re-reads the tokens file (SIGHUP), from any thread; calls in progress are not held up. On an
+  /// error the tokens in use stay. The number of entries now in use.
+  Result<size_t> reload();
   /// Idempotent; ends open streams, stops accepting, drains writes, joins threads.
   void shutdown();
 
@@ -94,6 +101,7 @@ class Server {
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   api::OpenCalls open_calls_;
+  std::unique_ptr<auth::TokenAuthorizer> tokens_;  // with --auth-tokens; else open_calls_ authorizes
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;
