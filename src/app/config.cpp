@@ -233,6 +233,13 @@ const std::vector<Setting>& settings() {
       field("retain-terminal", &Options::retain_terminal,
             "delete executions this long after they end (COMPLETED, FAILED, CANCELLED, TERMINATED), e.g. 30d (0: "
             "keep them)"),
+      field("auth-tokens", &Options::auth_tokens,
+            "tokens file, lines of NAME ROLE SHA256HEX (README \"Auth and TLS\"); re-read on SIGHUP. Without it "
+            "every call is allowed"),
+      field("tls-cert", &Options::tls_cert, "PEM certificate chain: serve TLS instead of plaintext (with --tls-key)"),
+      field("tls-key", &Options::tls_key, "PEM private key of --tls-cert"),
+      field("tls-client-ca", &Options::tls_client_ca,
+            "PEM CA certificates: require client certificates they signed (mTLS)"),
       field("shutdown-grace", &Options::shutdown_grace,
             "on SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled"),
   };

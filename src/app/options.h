@@ -26,6 +26,9 @@ struct Options {
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
   std::chrono::milliseconds retain_terminal{0};  // terminal executions are deleted this long after they end; 0: kept
+  std::string auth_tokens;        // the tokens file (README "Auth and TLS"); empty: every call is allowed
+  std::string tls_cert, tls_key;  // PEM files: serve TLS instead of plaintext
+  std::string tls_client_ca;      // PEM CA file: require client certificates it signed (mTLS)
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);  // in-flight calls' time to finish at shutdown
 
   bool operator==(const Options&) const = default;

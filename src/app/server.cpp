@@ -10,6 +10,7 @@
 #include "api/noop_service.h"
 #include "api/reflection_v1.h"
 #include "api/services.h"
+#include "auth/tls.h"
 #include "grpc/health/v1/health.pb.h"
 #include "store/sqlite/sqlite_storage.h"
 
@@ -41,6 +42,13 @@ Server::Server(Options options)
 Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage& open) {
   std::unique_ptr<Server> server(new Server(std::move(options)));
   auto& s = *server;
+  if (!s.options_.auth_tokens.empty()) {
+    auto tokens = auth::TokenAuthorizer::load(s.options_.auth_tokens);
+    if (!tokens.ok()) return tokens.status();
+    s.tokens_ = std::move(*tokens);
+  }
+  auto credentials = auth::server_credentials({s.options_.tls_cert, s.options_.tls_key, s.options_.tls_client_ca});
+  if (!credentials.ok()) return credentials.status();
   auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_);
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
@@ -49,9 +57,11 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   s.retained_ = std::make_unique<pipeline::StoredRetention>(*s.storage_);
   s.retention_.start(*s.retained_);
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
+  const api::Authorizer* authorizer = &s.open_calls_;
+  if (s.tokens_) authorizer = s.tokens_.get();
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
                                                            s.admission_, s.dispatcher_, s.options_.idempotency_ttl,
-                                                           s.open_calls_, s.open_calls_});
+                                                           *authorizer, s.open_calls_});
   auto& b = *s.backend_;
   auto add = [&s](std::unique_ptr<grpc::Service> service, const char* name) {
     s.services_.push_back(std::move(service));
@@ -70,6 +80,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   add(std::make_unique<api::ExecutionDispatch>(b), aexd::v1::ExecutionDispatch::service_full_name());
   if (s.options_.bench_noop) add(std::make_unique<api::NoopService>(), aexd::bench::v1::Noop::service_full_name());
 
+  // Health and reflection are gRPC's own services: they never ask the authorizer, so probes and
+  // grpcurl work without a token.
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service is not built from a generated .proto: referencing ours links its
   // descriptor into the generated pool, where both reflection services look symbols up.
@@ -84,7 +96,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   builder.SetMaxSendMessageSize(-1);
   // Without this a second aexd could silently share the port instead of failing to start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(s.options_.listen, grpc::InsecureServerCredentials(), &s.port_);
+  builder.AddListeningPort(s.options_.listen, *credentials, &s.port_);
   for (auto& service : s.services_) builder.RegisterService(service.get());
   s.grpc_ = builder.BuildAndStart();
   if (!s.grpc_ || s.port_ == 0)
@@ -105,6 +117,11 @@ void Server::set_serving(bool serving) {
 }
 
 Server::~Server() { shutdown(); }
+
+Result<size_t> Server::reload() {
+  if (!tokens_) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "auth is off (no --auth-tokens)");
+  return tokens_->reload();
+}
 
 void Server::shutdown() {
   if (stopped_) return;

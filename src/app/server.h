@@ -15,6 +15,7 @@
 #include "api/backend.h"
 #include "api/read_through.h"
 #include "app/options.h"
+#include "auth/token_authorizer.h"
 #include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
@@ -54,6 +55,9 @@ class Server {
   /// Idempotent: health NOT_SERVING, new calls refused, open streams ended UNAVAILABLE, calls in
   /// flight given options().shutdown_grace to finish, queued writes committed, threads joined and
   /// the database closed.
+  /// Re-reads the tokens file (SIGHUP), from any thread; calls in progress are not held up. On an
+  /// error the tokens in use stay. The number of entries now in use.
+  Result<size_t> reload();
   void shutdown();
 
  private:
@@ -83,6 +87,7 @@ class Server {
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   api::OpenCalls open_calls_;
+  std::unique_ptr<auth::TokenAuthorizer> tokens_;  // with --auth-tokens; else open_calls_ authorizes
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;  // of services_, for the health service

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "auth/tokens.h"
+#include "support/certificates.h"
 #include "support/test_server.h"
 
 using namespace aexd;
@@ -84,6 +86,30 @@ void check_all_ok(const json& s, uint64_t count) {
 TEST_CASE("aexbench noop: 200 calls to the floor service all succeed and the summary has ghz's fields") {
   TestServer server(with_noop());
   check_all_ok(run_json(server, "--call noop -c 8 -n 200"), 200);
+}
+
+TEST_CASE("aexbench --token --tls-ca: calls to a server with auth and TLS all succeed, and the summary says so") {
+  TempDir dir;
+  TestCa ca;
+  const auto cert = ca.server();
+  const std::string token = "aexd_" + std::string(64, '5');
+  Options options;
+  options.auth_tokens = write_file(dir.path() / "tokens", "bench writer " + auth::to_hex(auth::sha256(token)) + "\n");
+  options.tls_cert = write_file(dir.path() / "server.pem", cert.cert);
+  options.tls_key = write_file(dir.path() / "server.key", cert.key);
+  TestServer server(options);
+  const auto ca_file = write_file(dir.path() / "ca.pem", ca.pem());
+
+  const auto s = run_json(server, "--call get -c 4 -n 100 --token " + token + " --tls-ca " + ca_file);
+  check_all_ok(s, 100);
+  CHECK(s.at("options").at("token").get<bool>());
+  CHECK(s.at("options").at("tls").get<bool>());
+  // Without the token, setting up (creating the agent) is refused and aexbench says so.
+  const auto refused =
+      aexbench("--host " + server.address() + " --timeout 10s --call get -n 10 --tls-ca " + ca_file + " 2>&1");
+  INFO(refused.out);
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.out.find("creating agent failed: Unauthenticated") != std::string::npos);
 }
 
 TEST_CASE("aexbench create: 200 executions created by agent id all succeed") {

@@ -124,6 +124,11 @@ class Client {
     return call<Execution>(
         [&](grpc::ClientContext* c, Execution* out) { return commands<Execution>()->pause(c, input, out); });
   }
+  Result<exv1::AgentExecutionList> list_executions(const exv1::ListAgentExecutionsRequest& request = {}) const {
+    return call<exv1::AgentExecutionList>([&](grpc::ClientContext* c, exv1::AgentExecutionList* out) {
+      return Rpc<Execution>::Queries::NewStub(channel_)->list(c, request, out);
+    });
+  }
   Result<Execution> resume(const std::string& execution_id) const {
     exv1::ResumeAgentExecutionInput input;
     input.set_id(execution_id);

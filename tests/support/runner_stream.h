@@ -26,7 +26,11 @@ struct ClaimOptions {
 class RunnerStream final : public grpc::ClientReadReactor<aexd::v1::DispatchEvent> {
  public:
   RunnerStream(const TestServer& server, const std::string& runner_id, const ClaimOptions& options = {})
-      : stub_(aexd::v1::ExecutionDispatch::NewStub(server.channel())) {
+      : RunnerStream(server.channel(), runner_id, options) {}
+  /// On `channel`, e.g. one of TestServer::channel_as (a token, TLS).
+  RunnerStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& runner_id,
+               const ClaimOptions& options = {})
+      : stub_(aexd::v1::ExecutionDispatch::NewStub(channel)) {
     request_.set_runner_id(runner_id);
     request_.set_capacity(options.capacity);
     for (const auto& a : options.agent_ids) request_.add_agent_ids(a);
@@ -116,9 +120,10 @@ class RunnerStream final : public grpc::ClientReadReactor<aexd::v1::DispatchEven
   bool headers_ = false, registered_ = false, done_ = false;
 };
 
-/// release(execution_id, lease_id), with a deadline.
-inline grpc::Status release(const TestServer& server, const std::string& execution_id, const std::string& lease_id) {
-  auto stub = aexd::v1::ExecutionDispatch::NewStub(server.channel());
+/// release(execution_id, lease_id), with a deadline, on `channel`.
+inline grpc::Status release(const std::shared_ptr<grpc::Channel>& channel, const std::string& execution_id,
+                            const std::string& lease_id) {
+  auto stub = aexd::v1::ExecutionDispatch::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   aexd::v1::ReleaseRequest request;
@@ -126,6 +131,9 @@ inline grpc::Status release(const TestServer& server, const std::string& executi
   request.set_lease_id(lease_id);
   aexd::v1::ReleaseResponse response;
   return stub->release(&ctx, request, &response);
+}
+inline grpc::Status release(const TestServer& server, const std::string& execution_id, const std::string& lease_id) {
+  return release(server.channel(), execution_id, lease_id);
 }
 
 }  // namespace aexd::test

@@ -11,6 +11,7 @@
 
 #include "api/services.h"
 #include "app/server.h"
+#include "auth/client_channel.h"
 #include "domain/audit.h"
 #include "support/temp_dir.h"
 
@@ -53,6 +54,12 @@ class TestServer {
     return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  /// A channel of its own sending a bearer token and/or speaking TLS (options.auth_tokens, tls_*).
+  std::shared_ptr<grpc::Channel> channel_as(const auth::ClientSecurity& security) const {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.use_local_subchannel_pool", 1);
+    return auth::open_channel(address(), security, args);
+  }
 
   // Raw stubs, for what the typed Client (support/client.h) does not cover: lists read with their
   // response headers, asynchronous calls and streams.

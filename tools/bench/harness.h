@@ -1,5 +1,5 @@
 // What the single-purpose benchmark tools (aexd-watchbench, aexd-dispatchbench) share: a steady
-// clock in ns, connections of their own to the server, a fresh agent, the server's RSS, and
+// clock in ns, connections of their own to the server (a token and TLS if asked), a fresh agent, the server's RSS, and
 // giving up with a message. Header-only; every function is safe to call from any thread.
 #pragma once
 
@@ -11,10 +11,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "ai/stigmer/agentic/agent/v1/agent.grpc.pb.h"
+#include "auth/client_channel.h"
 
 namespace aexd::bench {
 
@@ -37,18 +39,28 @@ inline void check(const grpc::Status& status, const std::string& what) {
 }
 
 /// `n` channels to `host`, each its own HTTP/2 connection (a local subchannel pool and a distinct
-/// argument keep gRPC from sharing one), connected before this returns.
-inline std::vector<std::shared_ptr<grpc::Channel>> connect(const std::string& host, int n) {
+/// argument keep gRPC from sharing one), connected before this returns; with `security`'s token and TLS.
+inline std::vector<std::shared_ptr<grpc::Channel>> connect(const std::string& host, int n,
+                                                           const auth::ClientSecurity& security = {}) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < n; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.use_local_subchannel_pool", 1);
     args.SetInt("aexd.bench.connection", i);
-    channels.push_back(grpc::CreateCustomChannel(host, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(auth::open_channel(host, security, args));
     if (!channels.back()->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)))
       fail("cannot connect to " + host);
   }
   return channels;
+}
+
+/// The contents of the file at `path`, or fail().
+inline std::string read_file_or_fail(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) fail("cannot read " + path);
+  return text.str();
 }
 
 /// Creates an organization-scoped agent with a unique name; returns its id.

@@ -492,7 +492,7 @@ std::vector<Connection> connect(const LoadOptions& o) {
     args.SetInt("aexbench.connection", i);
     args.SetMaxReceiveMessageSize(-1);  // replies carry the whole execution, as large as the server accepts
     Connection c;
-    c.channel = grpc::CreateCustomChannel(o.host, grpc::InsecureChannelCredentials(), args);
+    c.channel = auth::open_channel(o.host, o.security, args);
     if (!c.channel->WaitForConnected(std::chrono::system_clock::now() +
                                      std::chrono::duration_cast<std::chrono::microseconds>(o.timeout)))
       throw std::runtime_error("cannot connect to " + o.host);

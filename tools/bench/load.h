@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/client_channel.h"
 #include "bench/report.h"
 
 namespace aexd::bench {
@@ -25,6 +26,7 @@ struct LoadOptions {
   int executions = 0;                           // executions prepared for updateStatus/get/list (0: auto)
   std::chrono::nanoseconds timeout = std::chrono::seconds(20);  // per call; also the stall limit
   size_t message_bytes = 1024;                                  // updateStatus message content
+  auth::ClientSecurity security;  // a bearer token and the server's CA (TLS), to measure what they cost
 };
 
 /// Throws std::runtime_error when the scenario cannot be set up (server down, setup call refused).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/harness.h"
 #include "bench/load.h"
 #include "runtime/process_tuning.h"
 
@@ -72,9 +73,15 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout, "deadline of each call, and how long the run may stall")->capture_default_str();
   app.add_option("--format", format, "summary format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   app.add_flag("--json", json, "same as --format json");
+  app.add_option("--token", load.security.token, "bearer token to send on every call (aexd --auth-tokens)")
+      ->envname("AEXD_TOKEN");
+  std::string tls_ca;
+  app.add_option("--tls-ca", tls_ca, "PEM CA of the server's certificate: connect with TLS (aexd --tls-cert)")
+      ->check(CLI::ExistingFile);
 
   CLI11_PARSE(app, argc, argv);
   if (json) format = "json";
+  if (!tls_ca.empty()) load.security.ca_pem = aexd::bench::read_file_or_fail(tls_ca);
   load.call = calls.at(call_name);
 
   try {
@@ -108,7 +115,9 @@ int main(int argc, char** argv) {
                                    {"connections", load.connections},
                                    {"rps", load.rps},
                                    {"warmupRequests", load.warmup_requests},
-                                   {"warmupDuration", load.warmup_duration.count()}};
+                                   {"warmupDuration", load.warmup_duration.count()},
+                                   {"token", !load.security.token.empty()},
+                                   {"tls", !load.security.ca_pem.empty()}};
     if (load.duration.count() > 0)
       options["duration"] = load.duration.count();
     else
