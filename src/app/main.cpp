@@ -4,12 +4,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
 #include <map>
 #include <regex>
+#include <string>
 
 #include "aexd_config.h"
 #include "app/server.h"
+#include "obs/log.h"
 #include "runtime/process_tuning.h"
 
 int main(int argc, char** argv) {
@@ -71,8 +73,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   duration("--stall-timeout", options.stall_timeout,
            "an IN_PROGRESS execution with no status push for this long ends FAILED, e.g. 10m (default); 0 never");
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "address to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9464 (off when absent)");
+  using aexd::obs::LogLevel;
+  const std::map<std::string, LogLevel> levels{{"trace", LogLevel::trace}, {"debug", LogLevel::debug},
+                                               {"info", LogLevel::info},   {"warn", LogLevel::warn},
+                                               {"error", LogLevel::err}};
+  app.add_option("--log-level", options.log_level,
+                 "trace|debug|info|warn|error: info (default) logs start, stop and executions' lifecycle, debug "
+                 "also every call")
+      ->transform(CLI::CheckedTransformer(levels, CLI::ignore_case));
+  using aexd::obs::LogFormat;
+  const std::map<std::string, LogFormat> formats{{"text", LogFormat::text}, {"json", LogFormat::json}};
+  app.add_option("--log-format", options.log_format, "text (default) or json: one JSON object per line, on stderr")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   options.lease = std::chrono::seconds(lease_seconds);
+  aexd::obs::configure_logging(options.log_level, options.log_format);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
@@ -81,17 +98,26 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  using aexd::obs::log;
   auto server = aexd::Server::start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "aexd: %s\n", server.status().error_message().c_str());
+    log(LogLevel::err, "cannot start", {{"reason", server.status().error_message()}});
+    aexd::obs::stop_logging();
     return 1;
   }
-  std::fprintf(stderr, "aexd %s: serving on %s (port %d), database %s\n", AEXD_VERSION, options.listen.c_str(),
-               (*server)->port(), options.db.c_str());
+  const std::string port = std::to_string((*server)->port());
+  const std::string metrics_port = std::to_string((*server)->metrics_port());
+  log(LogLevel::info, "serving",
+      {{"version", AEXD_VERSION},
+       {"listen", options.listen},
+       {"port", port, true},
+       {"metrics_port", metrics_port, true},
+       {"db", options.db}});
   int signal = 0;
   sigwait(&signals, &signal);
-  std::fprintf(stderr, "aexd: %s received, stopping\n", strsignal(signal));
+  log(LogLevel::info, "stopping", {{"signal", strsignal(signal)}});
   (*server)->shutdown();
-  std::fprintf(stderr, "aexd: stopped (%s, database %s)\n", options.listen.c_str(), options.db.c_str());
+  log(LogLevel::info, "stopped", {{"listen", options.listen}, {"db", options.db}});
+  aexd::obs::stop_logging();
   return 0;
 }

@@ -17,6 +17,9 @@
 #include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
+#include "obs/event_log.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "pipeline/dispatch.h"
 #include "store/storage.h"
 #include "store/sync.h"
@@ -41,15 +44,22 @@ struct Options {
   int max_attempts = 3;  // assignments of an execution that no runner starts before it ends FAILED
   std::chrono::milliseconds stall_timeout = std::chrono::minutes(10);  // IN_PROGRESS without a push; 0: never
   size_t dispatch_window = 100000;  // unheld PENDING executions queued in memory; the rest wait in the database
+  std::string metrics_listen;       // host:port serving Prometheus text at /metrics; empty: no metrics
+  // The process's logger is main's to configure (obs::configure_logging); the server logs each call
+  // only at debug, and lifecycle events at info.
+  obs::LogLevel log_level = obs::LogLevel::info;
+  obs::LogFormat log_format = obs::LogFormat::text;
 };
 
-/// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
+/// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits
+/// (and `stats`, when not null, of each committed batch).
 using OpenStorage = std::function<Result<std::unique_ptr<store::Storage>>(
-    const Options& options, boost::asio::any_io_executor executor, model::CommitListener& listener)>;
+    const Options& options, boost::asio::any_io_executor executor, model::CommitListener& listener,
+    store::CommitStats* stats)>;
 
 /// The embedded default: a SQLite file.
 Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
-                                                     model::CommitListener& listener);
+                                                     model::CommitListener& listener, store::CommitStats* stats);
 
 class Server {
  public:
@@ -60,6 +70,8 @@ class Server {
 
   /// The port actually bound (useful with ":0").
   int port() const { return port_; }
+  /// The port serving /metrics, 0 without metrics.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const Options& options() const { return options_; }
   /// Executions with at least one open subscribe stream.
   size_t watched_executions() const { return hub_.channels(); }
@@ -79,21 +91,28 @@ class Server {
   watch::ExecutionCache cache_;
   watch::CommitPublisher publisher_{cache_, hub_};
   dispatch::Dispatcher dispatcher_;
-  /// Commits reach the readers of executions first, then dispatch.
+  obs::LifecycleLog lifecycle_log_;
+  /// Commits reach the readers of executions first, then dispatch, then the log.
   struct CommitFanout final : model::CommitListener {
-    CommitFanout(model::CommitListener& a, model::CommitListener& b) : first(a), second(b) {}
+    CommitFanout(model::CommitListener& a, model::CommitListener& b, model::CommitListener& c)
+        : first(a), second(b), third(c) {}
     void committed(const std::vector<model::ExecutionChange>& changes) override {
       first.committed(changes);
       second.committed(changes);
+      third.committed(changes);
     }
     model::CommitListener& first;
     model::CommitListener& second;
-  } fanout_{publisher_, dispatcher_};
+    model::CommitListener& third;
+  } fanout_{publisher_, dispatcher_, lifecycle_log_};
+  std::unique_ptr<obs::Metrics> metrics_;  // null without --metrics-listen
   std::unique_ptr<store::Storage> storage_;
   std::unique_ptr<pipeline::StoredLeases> leases_;  // the dispatcher's writes, on storage_
   std::unique_ptr<api::ReadThrough> executions_;
   api::Admission admission_;
   api::OpenCalls open_calls_;
+  obs::CallLog call_log_;
+  std::unique_ptr<obs::CallFanout> metrics_and_log_;
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;
