@@ -52,7 +52,8 @@ Server::Server(Options options)
       {"aexd_watched_executions", "Executions with at least one open subscribe stream",
        [this] { return static_cast<double>(hub_.channels()); }},
       {"aexd_db_size_bytes", "Size of the database file", [db] { return obs::file_bytes(db); }},
-      {"aexd_db_wal_size_bytes", "Size of the database's write-ahead log", [db] { return obs::file_bytes(db + "-wal"); }},
+      {"aexd_db_wal_size_bytes", "Size of the database's write-ahead log",
+       [db] { return obs::file_bytes(db + "-wal"); }},
   });
 }
 

@@ -1,10 +1,10 @@
 #include "obs/log.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <ctime>
@@ -65,7 +65,7 @@ bool append_json_members(std::string_view fields, std::string& out) {
 }
 
 std::string_view level_name(LogLevel level) {
-  static constexpr std::array<std::string_view, 7> kNames = {"trace", "debug", "info", "warn",
+  static constexpr std::array<std::string_view, 7> kNames = {"trace", "debug",    "info", "warn",
                                                              "error", "critical", "off"};
   const auto i = static_cast<size_t>(level);
   return i < kNames.size() ? kNames[i] : "info";
@@ -137,9 +137,9 @@ std::unique_ptr<spdlog::formatter> line_formatter(LogFormat format) { return std
 
 void configure_logging(LogLevel level, LogFormat format) {
   spdlog::init_thread_pool(8192, 1);
-  auto logger = std::make_shared<spdlog::async_logger>("aexd", std::make_shared<spdlog::sinks::stderr_sink_mt>(),
-                                                       spdlog::thread_pool(),
-                                                       spdlog::async_overflow_policy::overrun_oldest);
+  auto logger =
+      std::make_shared<spdlog::async_logger>("aexd", std::make_shared<spdlog::sinks::stderr_sink_mt>(),
+                                             spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
   logger->set_formatter(line_formatter(format));
   logger->set_level(level);
   spdlog::set_default_logger(std::move(logger));

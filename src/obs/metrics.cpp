@@ -20,7 +20,8 @@ double file_bytes(const std::string& path) {
 }
 
 std::vector<Reading> process_readings() {
-  static const double started = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  static const double started =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return {
       {"process_resident_memory_bytes", "Resident memory size in bytes",
        [] {
@@ -61,8 +62,9 @@ class Metrics::Readings final : public prometheus::Collectable {
     std::vector<prometheus::MetricFamily> families;
     families.reserve(readings_.size());
     for (const auto& r : readings_) {
-      prometheus::MetricFamily family{r.name, r.help, r.counter ? prometheus::MetricType::Counter
-                                                                 : prometheus::MetricType::Gauge,
+      prometheus::MetricFamily family{r.name,
+                                      r.help,
+                                      r.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge,
                                       {prometheus::ClientMetric{}}};
       (r.counter ? family.metric[0].counter.value : family.metric[0].gauge.value) = r.read();
       families.push_back(std::move(family));

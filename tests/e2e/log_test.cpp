@@ -36,8 +36,9 @@ bool has(const cli::Output& out, const std::function<bool(const nlohmann::json&)
 
 TEST_CASE("log: with --log-format json every stderr line is JSON, one per call and lifecycle event") {
   TempDir dir;
-  auto child = spawn_child(std::string(AEXD_PATH) + " --listen 127.0.0.1:0 --db " + (dir.path() / "aexd.db").string() +
-                           " --log-format json --log-level debug");
+  // exec: the signal of stop() reaches aexd itself, not a shell waiting for it.
+  auto child = spawn_child("exec " + std::string(AEXD_PATH) + " --listen 127.0.0.1:0 --db " +
+                           (dir.path() / "aexd.db").string() + " --log-format json --log-level debug");
   cli::Output out;
   auto serving = [](const nlohmann::json& j) { return j.value("msg", "") == "serving"; };
   REQUIRE(poll_child_until(*child, out, [&](const cli::Output& o) { return has(o, serving); }));

@@ -57,7 +57,8 @@ TEST_CASE("metrics: calls are counted by method and code, timed, and their commi
   CHECK(after.value("aexd_rpc_duration_seconds_sum", create) > before.value("aexd_rpc_duration_seconds_sum", create));
   Labels slowest = create;
   slowest["le"] = "+Inf";
-  CHECK(after.value("aexd_rpc_duration_seconds_bucket", slowest) == after.value("aexd_rpc_duration_seconds_count", create));
+  CHECK(after.value("aexd_rpc_duration_seconds_bucket", slowest) ==
+        after.value("aexd_rpc_duration_seconds_count", create));
 
   // Every create is one write job: the batches' jobs add up to at least these.
   CHECK(after.value("aexd_commit_batch_size_count") > before.value("aexd_commit_batch_size_count"));

@@ -78,8 +78,9 @@ TEST_CASE("call metrics: a method outside methods::kAll is ignored, an unknown c
   end(metrics, stranger, grpc::StatusCode::OK, std::chrono::microseconds(1));
   end(metrics, api::methods::kRelease, static_cast<grpc::StatusCode>(99), std::chrono::microseconds(1));
   const auto families = registry.Collect();
-  const auto* unknown = find(families, "aexd_rpc_calls_total",
-                             {{"service", std::string(api::methods::kDispatch)}, {"method", "release"}, {"code", "UNKNOWN"}});
+  const auto* unknown =
+      find(families, "aexd_rpc_calls_total",
+           {{"service", std::string(api::methods::kDispatch)}, {"method", "release"}, {"code", "UNKNOWN"}});
   REQUIRE(unknown != nullptr);
   CHECK(unknown->counter.value == 1);
   CHECK(code_name(grpc::StatusCode::UNAUTHENTICATED) == "UNAUTHENTICATED");

@@ -1,8 +1,8 @@
 // obs/event_log.h: the lifecycle lines an execution's commits give, and a call's debug line.
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 

@@ -1,7 +1,7 @@
 // obs/log.h: the text and JSON line formats, with fields and escaping.
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
