@@ -87,8 +87,8 @@ struct Codec<milliseconds> {
   std::string type() const { return "DURATION"; }
   Error read(const std::string& text, milliseconds& out) const {
     static const std::regex kDuration(R"(([0-9]{1,12})(ms|s|m|h|d)?)");
-    static const std::map<std::string, int64_t> kUnitMs{
-        {"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+    static const std::map<std::string, int64_t> kUnitMs{{"ms", 1},     {"", 1000},       {"s", 1000},
+                                                        {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
     std::smatch m;
     if (!std::regex_match(text, m, kDuration)) return "must be a duration such as 90s, 10m or 24h (0: none)";
     out = milliseconds(std::stoll(m[1]) * kUnitMs.at(m[2]));
@@ -240,6 +240,17 @@ const std::vector<Setting>& settings() {
       field("tls-key", &Options::tls_key, "PEM private key of --tls-cert"),
       field("tls-client-ca", &Options::tls_client_ca,
             "PEM CA certificates: require client certificates they signed (mTLS)"),
+      field("metrics-listen", &Options::metrics_listen,
+            "address to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9464 (off when empty)"),
+      field("log-level", &Options::log_level, "info logs start, stop and executions' lifecycle, debug also every call",
+            {},
+            Choices<obs::LogLevel>{{{"trace", obs::LogLevel::trace},
+                                    {"debug", obs::LogLevel::debug},
+                                    {"info", obs::LogLevel::info},
+                                    {"warn", obs::LogLevel::warn},
+                                    {"error", obs::LogLevel::err}}}),
+      field("log-format", &Options::log_format, "text, or json: one JSON object per line (on stderr)", {},
+            Choices<obs::LogFormat>{{{"text", obs::LogFormat::text}, {"json", obs::LogFormat::json}}}),
       field("shutdown-grace", &Options::shutdown_grace,
             "on SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled"),
   };

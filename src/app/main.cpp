@@ -3,11 +3,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "aexd_config.h"
 #include "app/config.h"
 #include "app/server.h"
 #include "auth/tls.h"
+#include "obs/log.h"
 #include "runtime/process_tuning.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
   std::fputs(config.err.c_str(), stderr);
   if (config.exit_code) return *config.exit_code;
   const aexd::Options& options = config.options;
+  using aexd::obs::LogLevel;
+  aexd::obs::configure_logging(options.log_level, options.log_format);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
@@ -26,26 +30,35 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  using aexd::obs::log;
   auto server = aexd::Server::start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "aexd: %s\n", server.status().error_message().c_str());
+    log(LogLevel::err, "cannot start", {{"reason", server.status().error_message()}});
+    aexd::obs::stop_logging();
     return 1;
   }
   if (options.auth_tokens.empty() && !aexd::auth::is_local_address(options.listen))
-    std::fprintf(stderr, "aexd: auth is off: anyone who reaches %s may make any call (see --auth-tokens)\n",
-                 options.listen.c_str());
-  std::fprintf(stderr, "aexd %s: serving on %s (port %d), database %s\n", AEXD_VERSION, options.listen.c_str(),
-               (*server)->port(), options.db.c_str());
+    log(LogLevel::warn, "auth is off: anyone who reaches the listen address may make any call (see --auth-tokens)",
+        {{"listen", options.listen}});
+  const std::string port = std::to_string((*server)->port());
+  const std::string metrics_port = std::to_string((*server)->metrics_port());
+  log(LogLevel::info, "serving",
+      {{"version", AEXD_VERSION},
+       {"listen", options.listen},
+       {"port", port, true},
+       {"metrics_port", metrics_port, true},
+       {"db", options.db}});
   int signal = 0;
   while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-    auto reloaded = (*server)->reload();
-    if (reloaded.ok())
-      std::fprintf(stderr, "aexd: SIGHUP: re-read %s (entries: %zu)\n", options.auth_tokens.c_str(), *reloaded);
+    if (auto reloaded = (*server)->reload(); reloaded.ok())
+      log(LogLevel::info, "tokens re-read",
+          {{"file", options.auth_tokens}, {"entries", std::to_string(*reloaded), true}});
     else
-      std::fprintf(stderr, "aexd: SIGHUP: tokens unchanged: %s\n", reloaded.status().error_message().c_str());
+      log(LogLevel::err, "tokens unchanged", {{"reason", reloaded.status().error_message()}});
   }
-  std::fprintf(stderr, "aexd: %s received, stopping\n", strsignal(signal));
+  log(LogLevel::info, "stopping", {{"signal", strsignal(signal)}});
   (*server)->shutdown();
-  std::fprintf(stderr, "aexd: stopped (%s, database %s)\n", options.listen.c_str(), options.db.c_str());
+  log(LogLevel::info, "stopped", {{"listen", options.listen}, {"db", options.db}});
+  aexd::obs::stop_logging();
   return 0;
 }

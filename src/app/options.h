@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "obs/log.h"
 #include "store/sync.h"
 
 namespace aexd {
@@ -29,6 +30,11 @@ struct Options {
   std::string auth_tokens;        // the tokens file (README "Auth and TLS"); empty: every call is allowed
   std::string tls_cert, tls_key;  // PEM files: serve TLS instead of plaintext
   std::string tls_client_ca;      // PEM CA file: require client certificates it signed (mTLS)
+  std::string metrics_listen;     // host:port serving Prometheus text at /metrics; empty: no metrics
+  // The process's logger is main's to configure (obs::configure_logging); the server logs each call
+  // only at debug, and lifecycle events at info.
+  obs::LogLevel log_level = obs::LogLevel::info;
+  obs::LogFormat log_format = obs::LogFormat::text;
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);  // in-flight calls' time to finish at shutdown
 
   bool operator==(const Options&) const = default;

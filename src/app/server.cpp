@@ -24,8 +24,8 @@ int readers_of(const Options& options) {
 }  // namespace
 
 Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
-                                                     model::CommitListener& listener) {
-  store::sqlite::Settings settings{options.db, options.sync, readers_of(options), {options.max_queued_writes}};
+                                                     model::CommitListener& listener, store::CommitStats* stats) {
+  store::sqlite::Settings settings{options.db, options.sync, readers_of(options), {options.max_queued_writes}, stats};
   return store::sqlite::SqliteStorage::open(settings, std::move(executor), listener);
 }
 
@@ -37,7 +37,27 @@ Server::Server(Options options)
       dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout, options_.dispatch_window},
                   pool_.get_executor()),
       retention_({options_.retain_terminal}, pool_.get_executor()),
-      admission_(options_.max_in_flight) {}
+      admission_(options_.max_in_flight) {
+  if (options_.metrics_listen.empty()) return;
+  // Read when scraped, never on the hot path; serve() starts scrapes only once all of this exists.
+  auto count = [this](size_t dispatch::Dispatcher::Counts::*field) {
+    return [this, field] { return static_cast<double>(dispatcher_.counts().*field); };
+  };
+  const std::string db = options_.db;
+  metrics_ = std::make_unique<obs::Metrics>(std::vector<obs::Reading>{
+      {"aexd_dispatch_claim_streams", "Runners' claim streams open", count(&dispatch::Dispatcher::Counts::streams)},
+      {"aexd_dispatch_held_leases", "Executions held by a runner's lease", count(&dispatch::Dispatcher::Counts::held)},
+      {"aexd_dispatch_queued_executions", "PENDING executions no runner holds, queued in memory for the next claim",
+       count(&dispatch::Dispatcher::Counts::queued)},
+      {"aexd_store_queued_writes", "Writes waiting for their batch transaction",
+       [this] { return static_cast<double>(storage_->queued_writes()); }},
+      {"aexd_watched_executions", "Executions with at least one open subscribe stream",
+       [this] { return static_cast<double>(hub_.channels()); }},
+      {"aexd_db_size_bytes", "Size of the database file", [db] { return obs::file_bytes(db); }},
+      {"aexd_db_wal_size_bytes", "Size of the database's write-ahead log",
+       [db] { return obs::file_bytes(db + "-wal"); }},
+  });
+}
 
 Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage& open) {
   std::unique_ptr<Server> server(new Server(std::move(options)));
@@ -49,7 +69,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   }
   auto credentials = auth::server_credentials({s.options_.tls_cert, s.options_.tls_key, s.options_.tls_client_ca});
   if (!credentials.ok()) return credentials.status();
-  auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_);
+  auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_, s.metrics_ ? &s.metrics_->commits() : nullptr);
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
   s.leases_ = std::make_unique<pipeline::StoredLeases>(*s.storage_);
@@ -59,9 +79,19 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   s.executions_ = std::make_unique<api::ReadThrough>(*s.storage_, s.cache_);
   const api::Authorizer* authorizer = &s.open_calls_;
   if (s.tokens_) authorizer = s.tokens_.get();
+  api::CallObserver* observer = &s.open_calls_;
+  const bool log_calls = s.options_.log_level <= obs::LogLevel::debug;
+  if (s.metrics_ && log_calls) {
+    s.metrics_and_log_ = std::make_unique<obs::CallFanout>(s.metrics_->calls(), s.call_log_);
+    observer = s.metrics_and_log_.get();
+  } else if (s.metrics_) {
+    observer = &s.metrics_->calls();
+  } else if (log_calls) {
+    observer = &s.call_log_;
+  }
   s.backend_ = std::make_unique<api::Backend>(api::Backend{s.pool_.get_executor(), *s.storage_, *s.executions_, s.hub_,
                                                            s.admission_, s.dispatcher_, s.options_.idempotency_ttl,
-                                                           *authorizer, s.open_calls_});
+                                                           *authorizer, *observer});
   auto& b = *s.backend_;
   auto add = [&s](std::unique_ptr<grpc::Service> service, const char* name) {
     s.services_.push_back(std::move(service));
@@ -106,6 +136,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   // port is bound, so nothing answers until the server is ready: the health service's "" starts out
   // SERVING, and each of our services gets SERVING here. shutdown() turns them all NOT_SERVING first.
   s.set_serving(true);
+  if (s.metrics_)
+    if (auto served = s.metrics_->serve(s.options_.metrics_listen); !served.ok()) return served;
   return server;
 }
 
@@ -126,11 +158,12 @@ Result<size_t> Server::reload() {
 void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  if (grpc_) set_serving(false);  // first, so that balancers and probes stop sending work here
-  admission_.close();             // a new unary call: UNAVAILABLE
-  dispatcher_.shutdown();         // claim streams end UNAVAILABLE
+  if (grpc_) set_serving(false);   // first, so that balancers and probes stop sending work here
+  if (metrics_) metrics_->stop();  // scrapes read what the rest of shutdown takes down
+  admission_.close();              // a new unary call: UNAVAILABLE
+  dispatcher_.shutdown();          // claim streams end UNAVAILABLE
   retention_.shutdown();
-  hub_.close();                   // subscribe streams end UNAVAILABLE
+  hub_.close();  // subscribe streams end UNAVAILABLE
   // No new calls (GOAWAY); unary calls in flight get the grace to finish, then whatever still runs
   // (a health Watch, a call past the grace) is cancelled. Either way every call has finished when
   // Shutdown returns: a unary call's write finishes it once committed.

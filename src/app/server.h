@@ -19,6 +19,9 @@
 #include "dispatch/dispatcher.h"
 #include "domain/result.h"
 #include "model/commit_listener.h"
+#include "obs/event_log.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "pipeline/dispatch.h"
 #include "pipeline/retention.h"
 #include "retention/retention_clock.h"
@@ -29,13 +32,15 @@
 
 namespace aexd {
 
-/// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits.
-using OpenStorage = std::function<Result<std::unique_ptr<store::Storage>>(
-    const Options& options, boost::asio::any_io_executor executor, model::CommitListener& listener)>;
+/// Opens the storage `options.db` names, running on `executor` and telling `listener` of commits
+/// (and `stats`, when not null, of each committed batch).
+using OpenStorage =
+    std::function<Result<std::unique_ptr<store::Storage>>(const Options& options, boost::asio::any_io_executor executor,
+                                                          model::CommitListener& listener, store::CommitStats* stats)>;
 
 /// The embedded default: a SQLite file.
 Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
-                                                     model::CommitListener& listener);
+                                                     model::CommitListener& listener, store::CommitStats* stats);
 
 class Server {
  public:
@@ -46,6 +51,8 @@ class Server {
 
   /// The port actually bound (useful with ":0").
   int port() const { return port_; }
+  /// The port serving /metrics, 0 without metrics.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const Options& options() const { return options_; }
   /// Executions with at least one open subscribe stream.
   size_t watched_executions() const { return hub_.channels(); }
@@ -73,14 +80,16 @@ class Server {
   watch::CommitPublisher publisher_{cache_, hub_};
   dispatch::Dispatcher dispatcher_;
   retention::RetentionClock retention_;
-  /// Commits reach the readers of executions first, then dispatch, then retention.
+  obs::LifecycleLog lifecycle_log_;
+  /// Commits reach the readers of executions first, then dispatch, retention and the log.
   struct CommitFanout final : model::CommitListener {
     explicit CommitFanout(std::vector<model::CommitListener*> listeners) : listeners(std::move(listeners)) {}
     void committed(const std::vector<model::ExecutionChange>& changes) override {
       for (auto* listener : listeners) listener->committed(changes);
     }
     std::vector<model::CommitListener*> listeners;
-  } fanout_{{&publisher_, &dispatcher_, &retention_}};
+  } fanout_{{&publisher_, &dispatcher_, &retention_, &lifecycle_log_}};
+  std::unique_ptr<obs::Metrics> metrics_;  // null without --metrics-listen
   std::unique_ptr<store::Storage> storage_;
   std::unique_ptr<pipeline::StoredLeases> leases_;       // the dispatcher's writes, on storage_
   std::unique_ptr<pipeline::StoredRetention> retained_;  // the retention clock's writes, on storage_
@@ -88,6 +97,8 @@ class Server {
   api::Admission admission_;
   api::OpenCalls open_calls_;
   std::unique_ptr<auth::TokenAuthorizer> tokens_;  // with --auth-tokens; else open_calls_ authorizes
+  obs::CallLog call_log_;
+  std::unique_ptr<obs::CallFanout> metrics_and_log_;
   std::unique_ptr<api::Backend> backend_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;  // of services_, for the health service

@@ -6,6 +6,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -119,6 +121,16 @@ class Tx : public Reader {
 
  protected:
   ~Tx() = default;
+};
+
+/// Told of each batch transaction the storage commits, on its writer right after the commit (for
+/// metrics): how many jobs it held and how long it took from BEGIN to durable COMMIT. Must not block.
+class CommitStats {
+ public:
+  virtual void batch_committed(size_t jobs, std::chrono::steady_clock::duration elapsed) = 0;
+
+ protected:
+  ~CommitStats() = default;
 };
 
 class Storage {

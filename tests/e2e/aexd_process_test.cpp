@@ -49,7 +49,7 @@ class Aexd {
  public:
   Aexd(const std::string& db, const std::string& args = "")
       : child_(spawn_child("exec " AEXD_PATH " --listen 127.0.0.1:0 --db " + db + " " + args)) {
-    static const std::regex kPort(R"(serving on .* \(port ([0-9]+)\))");
+    static const std::regex kPort(R"(serving.* port=([0-9]+))");
     std::smatch m;
     REQUIRE_MESSAGE(poll_child_until(*child_, log_,
                                      [&](const cli::Output& all) {

@@ -214,9 +214,9 @@ class Aexd {
   Aexd(const TempDir& dir, const std::string& flags, const std::string& listen = "127.0.0.1:0")
       : child_(spawn_child("exec " AEXD_PATH " --listen " + listen + " --db " + (dir.path() / "aexd.db").string() +
                            " " + flags)) {
-    const std::string serving = wait_for("serving on");
+    const std::string serving = wait_for("serving");
     std::smatch m;
-    REQUIRE_MESSAGE(std::regex_search(serving, m, std::regex(R"(\(port ([0-9]+)\))")), log());
+    REQUIRE_MESSAGE(std::regex_search(serving, m, std::regex(R"( port=([0-9]+))")), log());
     port_ = std::stoi(m[1]);
   }
   ~Aexd() {
@@ -269,7 +269,9 @@ TEST_CASE("auth: SIGHUP re-reads the tokens file; a file that does not parse kee
   write_file(tokens, line("new", "reader", new_token));
   aexd.signal(SIGHUP);
   // Printed once the new table is in use.
-  CHECK(aexd.wait_for("SIGHUP: re-read " + tokens).ends_with("(entries: 1)"));
+  const std::string reread = aexd.wait_for("tokens re-read");
+  CHECK(reread.find(tokens) != std::string::npos);
+  CHECK(reread.find("entries=1") != std::string::npos);
   CHECK(list_as(aexd, old_token) == grpc::StatusCode::UNAUTHENTICATED);
   CHECK(list_as(aexd, new_token) == grpc::StatusCode::OK);
 

@@ -19,8 +19,9 @@ class FaultyStorage final : public store::Storage {
   /// Opens the real storage as the server would, wrapped.
   static OpenStorage opener(AfterInsert after_insert) {
     return [after_insert](const Options& options, boost::asio::any_io_executor executor,
-                          model::CommitListener& listener) -> Result<std::unique_ptr<store::Storage>> {
-      auto real = open_storage(options, std::move(executor), listener);
+                          model::CommitListener& listener,
+                          store::CommitStats* stats) -> Result<std::unique_ptr<store::Storage>> {
+      auto real = open_storage(options, std::move(executor), listener, stats);
       if (!real.ok()) return real.status();
       return std::unique_ptr<store::Storage>(new FaultyStorage(std::move(*real), after_insert));
     };

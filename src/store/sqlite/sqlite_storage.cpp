@@ -6,7 +6,8 @@ namespace aexd::store::sqlite {
 
 SqliteStorage::SqliteStorage(const Settings& settings, boost::asio::any_io_executor executor,
                              std::unique_ptr<Connection> writer, model::CommitListener& listener)
-    : writes_(executor, std::move(writer), Connection::open(settings.path, settings.sync), settings.limits, listener),
+    : writes_(executor, std::move(writer), Connection::open(settings.path, settings.sync), settings.limits, listener,
+              settings.stats),
       reads_(executor, settings.path, settings.readers) {}
 
 Result<std::unique_ptr<Storage>> SqliteStorage::open(const Settings& settings, boost::asio::any_io_executor executor,

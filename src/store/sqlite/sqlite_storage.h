@@ -22,6 +22,7 @@ struct Settings {
   Sync sync = Sync::normal;
   int readers = 2;
   WriteStrand::Limits limits;
+  CommitStats* stats = nullptr;  // told of every committed batch
 };
 
 class SqliteStorage final : public Storage {

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include "store/sqlite/operations.h"
@@ -16,13 +17,15 @@ constexpr int kCheckpointPages = 4096;  // ~16 MiB of WAL
 }  // namespace
 
 WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
-                         std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener)
+                         std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener,
+                         CommitStats* stats)
     : executor_(executor),
       strand_(boost::asio::make_strand(executor)),
       db_(std::move(db)),
       checkpointer_(std::move(checkpointer)),
       limits_(limits),
-      listener_(listener) {
+      listener_(listener),
+      stats_(stats) {
   sqlite3_wal_autocheckpoint(db_->handle(), 0);
   sqlite3_wal_hook(
       db_->handle(),
@@ -72,6 +75,8 @@ void WriteStrand::drain() {
   std::vector<grpc::Status> results(batch.size());
   std::vector<model::ExecutionChange> changes;
   Operations tx(*db_, &changes);
+  const auto began = std::chrono::steady_clock::now();
+  bool committed = false;
   try {
     db_->query("BEGIN IMMEDIATE").run();
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -89,6 +94,7 @@ void WriteStrand::drain() {
       db_->query("RELEASE job").run();
     }
     db_->query("COMMIT").run();
+    committed = true;
   } catch (const std::exception& e) {
     if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     // A job that failed on its own keeps its status; the others learn their writes were lost.
@@ -98,6 +104,7 @@ void WriteStrand::drain() {
     changes.clear();
   }
 
+  if (committed && stats_) stats_->batch_committed(batch.size(), std::chrono::steady_clock::now() - began);
   checkpoint_if_due();
   if (!changes.empty()) listener_.committed(changes);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);

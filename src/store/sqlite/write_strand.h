@@ -35,9 +35,11 @@ class WriteStrand {
   };
 
   /// `checkpointer` is a second connection to the same database: WAL checkpoints run on it,
-  /// off the strand, so commits never wait for one. `listener` hears of every commit on the strand.
+  /// off the strand, so commits never wait for one. `listener` hears of every commit on the strand,
+  /// and so does `stats` (if any).
   WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<Connection> db,
-              std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener);
+              std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener,
+              CommitStats* stats = nullptr);
 
   /// Thread-safe. Queues `job`; `done` gets its status once the job's batch is durable.
   void submit(Job job, Done done);
@@ -61,6 +63,7 @@ class WriteStrand {
   std::atomic<bool> checkpointing_{false};
   const Limits limits_;
   model::CommitListener& listener_;
+  CommitStats* const stats_;
 
   mutable std::mutex mutex_;
   std::vector<Pending> queue_;
