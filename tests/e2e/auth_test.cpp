@@ -74,9 +74,11 @@ grpc::Status claim_and_release(AuthServer& s, const Channel& channel) {
   auto event = runner.next();
   if (!event) return runner.wait_done();
   REQUIRE(event->has_assignment());
+  // Released while the stream is open: a stream that ends first abandons its leases itself.
+  auto released = release(channel, event->assignment().execution().metadata().id(), event->assignment().lease_id());
   runner.cancel();
   runner.wait_done();
-  return release(channel, event->assignment().execution().metadata().id(), event->assignment().lease_id());
+  return released;
 }
 
 struct Call {
