@@ -1,6 +1,6 @@
 // How a client of aexd (the load tools, the tests, aexctl) reaches it when auth or TLS is on: a
-// channel that sends `authorization: Bearer <token>` on every call and speaks TLS when given the
-// server's CA. Header-only, linking gRPC alone; channels are thread-safe as gRPC's are.
+// channel that sends `authorization: Bearer <token>` on every call and speaks TLS when given a CA or
+// a client certificate. Header-only, linking gRPC alone; channels are thread-safe as gRPC's are.
 #pragma once
 
 #include <grpcpp/create_channel.h>
@@ -16,9 +16,12 @@ namespace aexd::auth {
 
 struct ClientSecurity {
   std::string token;     // sent as a bearer token when non-empty
-  std::string ca_pem;    // the CA the server's certificate must chain to; empty: plaintext
+  std::string ca_pem;    // the CA the server's certificate must chain to; empty: gRPC's default roots
   std::string cert_pem;  // a client certificate and its key, for a server that asks for one (mTLS)
   std::string key_pem;
+
+  /// TLS when any of the PEMs is given; otherwise plaintext.
+  bool tls() const { return !ca_pem.empty() || !cert_pem.empty() || !key_pem.empty(); }
 };
 
 /// Adds the bearer token to each call's initial metadata. A call credential would do the same but
@@ -48,7 +51,7 @@ class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFac
 };
 
 inline std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const ClientSecurity& security) {
-  if (security.ca_pem.empty()) return grpc::InsecureChannelCredentials();
+  if (!security.tls()) return grpc::InsecureChannelCredentials();
   return grpc::SslCredentials({security.ca_pem, security.key_pem, security.cert_pem});
 }
 

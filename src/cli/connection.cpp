@@ -1,12 +1,11 @@
 #include "cli/connection.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+
+#include "auth/client_channel.h"
 
 namespace aexd::cli {
 
@@ -63,25 +62,19 @@ std::unique_ptr<Connection> Connection::open(const ConnectionOptions& options, s
     token = trimmed(env);
   }
 
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (options.tls_ca.empty() && options.tls_cert.empty() && options.tls_key.empty()) {
-    credentials = grpc::InsecureChannelCredentials();
-  } else {
-    if (options.tls_cert.empty() != options.tls_key.empty()) {
-      error = "--tls-cert and --tls-key go together";
-      return nullptr;
-    }
-    grpc::SslCredentialsOptions ssl;
-    // Without --tls-ca, gRPC's default roots verify the server.
-    for (auto [path, into] :
-         {std::pair{&options.tls_ca, &ssl.pem_root_certs}, std::pair{&options.tls_cert, &ssl.pem_cert_chain},
-          std::pair{&options.tls_key, &ssl.pem_private_key}}) {
-      if (path->empty()) continue;
-      auto pem = read_file(*path, error);
-      if (!pem) return nullptr;
-      *into = std::move(*pem);
-    }
-    credentials = grpc::SslCredentials(ssl);
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    error = "--tls-cert and --tls-key go together";
+    return nullptr;
+  }
+  auth::ClientSecurity security;  // TLS if any file is named; without --tls-ca, gRPC's default roots
+  security.token = std::move(token);
+  for (auto [path, into] :
+       {std::pair{&options.tls_ca, &security.ca_pem}, std::pair{&options.tls_cert, &security.cert_pem},
+        std::pair{&options.tls_key, &security.key_pem}}) {
+    if (path->empty()) continue;
+    auto pem = read_file(*path, error);
+    if (!pem) return nullptr;
+    *into = std::move(*pem);
   }
 
   grpc::ChannelArguments args;
@@ -92,15 +85,10 @@ std::unique_ptr<Connection> Connection::open(const ConnectionOptions& options, s
   // machine can take longer than a short one to connect.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  return std::make_unique<Connection>(grpc::CreateCustomChannel(options.address, credentials, args), std::move(token));
-}
-
-void Connection::authorize(grpc::ClientContext& context) const {
-  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
+  return std::make_unique<Connection>(auth::open_channel(options.address, security, args));
 }
 
 void Connection::prepare(grpc::ClientContext& context, std::chrono::seconds timeout) const {
-  authorize(context);
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 

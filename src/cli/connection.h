@@ -1,5 +1,6 @@
 // Connection: aexctl's one channel to aexd (plaintext, or TLS with an optional client certificate)
-// and the bearer token every call carries. Immutable once opened: any thread may use it.
+// that carries the bearer token on every call (auth/client_channel.h). Immutable once opened: any
+// thread may use it.
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -32,20 +33,14 @@ class Connection {
   /// nullptr and `error` set if a file named in `options` cannot be read.
   static std::unique_ptr<Connection> open(const ConnectionOptions& options, std::string& error);
 
-  /// An opened channel with a token sends it; `token` may be empty (no authorization header).
-  Connection(std::shared_ptr<grpc::Channel> channel, std::string token)
-      : channel_(std::move(channel)), token_(std::move(token)) {}
+  explicit Connection(std::shared_ptr<grpc::Channel> channel) : channel_(std::move(channel)) {}
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
-  /// Adds `authorization: Bearer <token>` to `context` (nothing without a token). Call credentials
-  /// would do this only over TLS; the header is sent in plaintext too, e.g. to a local aexd.
-  void authorize(grpc::ClientContext& context) const;
-  /// authorize(), plus a deadline `timeout` from now.
+  /// Sets a deadline `timeout` from now on `context` (the channel itself adds the token).
   void prepare(grpc::ClientContext& context, std::chrono::seconds timeout = std::chrono::seconds(30)) const;
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
-  std::string token_;
 };
 
 }  // namespace aexd::cli

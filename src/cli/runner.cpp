@@ -320,8 +320,7 @@ void Runner::run() {
 }
 
 grpc::Status Runner::claim_once(bool& delivered) {
-  grpc::ClientContext context;
-  connection_->authorize(context);  // no deadline: the stream stays open until stop()
+  grpc::ClientContext context;  // no deadline: the stream stays open until stop()
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return grpc::Status::CANCELLED;

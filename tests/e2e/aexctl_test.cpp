@@ -15,10 +15,10 @@
 
 #include "cli/phase.h"
 #include "cli/token.h"
+#include "support/certificates.h"
 #include "support/child_process.h"
 #include "support/client.h"
 #include "support/pseudo_terminal.h"
-#include "support/test_certificates.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -424,24 +424,27 @@ TEST_CASE("aexctl sends the token of --token-file, else of AEXD_TOKEN, as `autho
 
 TEST_CASE("aexctl --tls-ca speaks TLS, and --tls-cert/--tls-key present the client certificate mTLS asks for") {
   TempDir dir;
-  const TestCertificate server_cert = make_test_certificate(dir, "server");
-  const TestCertificate client_cert = make_test_certificate(dir, "client");
+  const TestCa ca, other_ca("another CA");
+  const CertifiedKey server = ca.server("server"), client = ca.client("client");
+  const std::string ca_path = write_file(dir.path() / "ca.crt", ca.pem());
+  const std::string other_ca_path = write_file(dir.path() / "other-ca.crt", other_ca.pem());
+  const std::string client_cert_path = write_file(dir.path() / "client.crt", client.cert);
+  const std::string client_key_path = write_file(dir.path() / "client.key", client.key);
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  tls.pem_root_certs = client_cert.cert_pem;
-  tls.pem_key_cert_pairs.push_back({server_cert.key_pem, server_cert.cert_pem});
+  tls.pem_root_certs = ca.pem();
+  tls.pem_key_cert_pairs.push_back({server.key, server.cert});
   RecordingServer stand_in(grpc::SslServerCredentials(tls));
 
-  const std::string mtls = "--tls-ca " + server_cert.cert_path + " --tls-cert " + client_cert.cert_path +
-                           " --tls-key " + client_cert.key_path;
+  const std::string mtls = "--tls-ca " + ca_path + " --tls-cert " + client_cert_path + " --tls-key " + client_key_path;
   const Ran ok = stand_in.get(mtls, {{"AEXD_TOKEN", "aexd_tls"}});
   CHECK(ok.err == kRecorded);  // the call went through: the server answered it
   CHECK(stand_in.service.seen() == std::vector<std::string>{"Bearer aexd_tls"});
 
   // Without the client certificate, trusting another root, or in plaintext: no call gets through.
-  for (const std::string& args : {"--tls-ca " + server_cert.cert_path,
-                                  "--tls-ca " + client_cert.cert_path + " --tls-cert " + client_cert.cert_path +
-                                      " --tls-key " + client_cert.key_path,
-                                  std::string()}) {
+  for (const std::string& args :
+       {"--tls-ca " + ca_path,
+        "--tls-ca " + other_ca_path + " --tls-cert " + client_cert_path + " --tls-key " + client_key_path,
+        std::string()}) {
     CAPTURE(args);
     const Ran refused = stand_in.get(args);
     CHECK(refused.status.code == cli::exit_code::kCallFailed);
@@ -449,7 +452,7 @@ TEST_CASE("aexctl --tls-ca speaks TLS, and --tls-cert/--tls-key present the clie
   }
   CHECK(stand_in.service.seen().size() == 1);
 
-  const Ran half = stand_in.get("--tls-ca " + server_cert.cert_path + " --tls-cert " + client_cert.cert_path);
+  const Ran half = stand_in.get("--tls-ca " + ca_path + " --tls-cert " + client_cert_path);
   CHECK(half.status.code == cli::exit_code::kUsage);
   CHECK(half.stderr_text() == "aexctl: --tls-cert and --tls-key go together\n");
 }

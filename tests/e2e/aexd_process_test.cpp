@@ -1,14 +1,12 @@
 // The built aexd as a process: its configuration sources through --print-config, and SIGTERM in the
 // middle of a write load (exit 0 within the grace, every acknowledged write there after a restart).
-#include <signal.h>
-
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <fstream>
-#include <regex>
 #include <thread>
 
+#include "support/aexd_process.h"
 #include "support/child_process.h"
 #include "support/client.h"
 #include "support/temp_dir.h"
@@ -43,50 +41,6 @@ Run run_aexd(const std::string& args, const Env& env = {}) {
   const auto output = run_child_to_exit(*child);
   return {*child->exit_status(), joined(output.stdout_lines), joined(output.stderr_lines)};
 }
-
-/// A running aexd on 127.0.0.1 and a free port, its stderr collected.
-class Aexd {
- public:
-  Aexd(const std::string& db, const std::string& args = "")
-      : child_(spawn_child("exec " AEXD_PATH " --listen 127.0.0.1:0 --db " + db + " " + args)) {
-    static const std::regex kPort(R"(serving.* port=([0-9]+))");
-    std::smatch m;
-    REQUIRE_MESSAGE(poll_child_until(*child_, log_,
-                                     [&](const cli::Output& all) {
-                                       return !all.stderr_lines.empty() &&
-                                              std::regex_search(all.stderr_lines.back(), m, kPort);
-                                     }),
-                    log());
-    REQUIRE_MESSAGE(!child_->exit_status(), log());
-    address_ = "127.0.0.1:" + m[1].str();
-  }
-  ~Aexd() {
-    if (!child_->exit_status()) {
-      child_->stop(5s);
-      poll_child_until(*child_, log_, [](const cli::Output&) { return false; });
-    }
-  }
-
-  std::shared_ptr<grpc::Channel> new_channel() const {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.use_local_subchannel_pool", 1);
-    return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
-  }
-  void signal(int sig) { REQUIRE(kill(child_->pid(), sig) == 0); }
-  /// Waits (bounded) for the exit.
-  cli::ExitStatus wait_exit(std::chrono::seconds timeout = 30s) {
-    REQUIRE(poll_child_until(
-        *child_, log_, [](const cli::Output&) { return false; }, timeout));
-    REQUIRE(child_->exit_status());
-    return *child_->exit_status();
-  }
-  std::string log() const { return joined(log_.stderr_lines); }
-
- private:
-  std::unique_ptr<cli::ChildProcess> child_;
-  cli::Output log_;
-  std::string address_;
-};
 
 }  // namespace
 
@@ -135,7 +89,7 @@ TEST_CASE("aexd: SIGTERM under a write load exits 0 within the grace and loses n
   const std::string db = (dir.path() / "aexd.db").string();
   std::vector<std::string> acknowledged;
   {
-    Aexd aexd(db, "--shutdown-grace 5s");
+    AexdProcess aexd(db, "--shutdown-grace 5s");
     Client api(aexd.new_channel());
     const auto agent_id = must(api.create(make_agent("Load Agent"))).metadata().id();
 
@@ -197,7 +151,7 @@ TEST_CASE("aexd: SIGTERM under a write load exits 0 within the grace and loses n
   }
   REQUIRE(acknowledged.size() >= 500);
 
-  Aexd restarted(db);
+  AexdProcess restarted(db);
   Client api(restarted.new_channel());
   size_t missing = 0;
   for (const auto& id : acknowledged) missing += api.get<Execution>(id).ok() ? 0 : 1;

@@ -1,15 +1,13 @@
 // Token auth end to end: each role against each kind of call, callers without a known token,
 // health and reflection without one, and SIGHUP reloading the tokens file of the real aexd binary.
-#include <signal.h>
-
 #include <algorithm>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "auth/tokens.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
+#include "support/aexd_process.h"
 #include "support/certificates.h"
 #include "support/child_process.h"
 #include "support/client.h"
@@ -210,51 +208,9 @@ TEST_CASE("auth: health Check and reflection answer without a token") {
 
 namespace {
 
-/// The real aexd binary on 127.0.0.1:0 with `flags`, until the test ends; its stderr collected.
-class Aexd {
- public:
-  Aexd(const TempDir& dir, const std::string& flags, const std::string& listen = "127.0.0.1:0")
-      : child_(spawn_child("exec " AEXD_PATH " --listen " + listen + " --db " + (dir.path() / "aexd.db").string() +
-                           " " + flags)) {
-    const std::string serving = wait_for("serving");
-    std::smatch m;
-    REQUIRE_MESSAGE(std::regex_search(serving, m, std::regex(R"( port=([0-9]+))")), log());
-    port_ = std::stoi(m[1]);
-  }
-  ~Aexd() {
-    child_->stop(std::chrono::seconds(10));
-    poll_child_until(*child_, log_, [](const cli::Output&) { return false; });
-  }
+std::string db_in(const TempDir& dir) { return (dir.path() / "aexd.db").string(); }
 
-  /// Waits (bounded) for a stderr line containing `text` after the ones already seen; returns it.
-  std::string wait_for(const std::string& text) {
-    std::string found;
-    poll_child_until(*child_, log_, [&](const cli::Output& all) {
-      for (; seen_ < all.stderr_lines.size() && found.empty(); ++seen_)
-        if (all.stderr_lines[seen_].find(text) != std::string::npos) found = all.stderr_lines[seen_];
-      return !found.empty();
-    });
-    REQUIRE_MESSAGE(!found.empty(), "no line with \"" << text << "\" in:\n" << log());
-    return found;
-  }
-  std::string log() const {
-    std::string out;
-    for (const auto& l : log_.stderr_lines) out += l + "\n";
-    return out;
-  }
-  void signal(int sig) { REQUIRE(kill(child_->pid(), sig) == 0); }
-  std::shared_ptr<grpc::Channel> channel(const auth::ClientSecurity& security) const {
-    return auth::open_channel("127.0.0.1:" + std::to_string(port_), security);
-  }
-
- private:
-  std::unique_ptr<cli::ChildProcess> child_;
-  cli::Output log_;
-  size_t seen_ = 0;
-  int port_ = 0;
-};
-
-grpc::StatusCode list_as(const Aexd& aexd, const std::string& token) {
+grpc::StatusCode list_as(const AexdProcess& aexd, const std::string& token) {
   return Client(aexd.channel(bearer(token))).list_executions().status().error_code();
 }
 
@@ -264,7 +220,7 @@ TEST_CASE("auth: SIGHUP re-reads the tokens file; a file that does not parse kee
   TempDir dir;
   const auto old_token = token_of('a'), new_token = token_of('b');
   const auto tokens = write_file(dir.path() / "tokens", line("old", "reader", old_token));
-  Aexd aexd(dir, "--auth-tokens " + tokens);
+  AexdProcess aexd(db_in(dir), "--auth-tokens " + tokens);
   CHECK(list_as(aexd, old_token) == grpc::StatusCode::OK);
   CHECK(list_as(aexd, new_token) == grpc::StatusCode::UNAUTHENTICATED);
 
@@ -285,21 +241,20 @@ TEST_CASE("auth: SIGHUP re-reads the tokens file; a file that does not parse kee
 
 TEST_CASE("auth: aexd warns that auth is off when it listens beyond loopback without --auth-tokens") {
   TempDir open_dir, loopback_dir, tokens_dir;
-  // The warning comes before "serving on", which each Aexd waits for.
-  Aexd open_to_all(open_dir, "", "0.0.0.0:0");
+  // The warning comes before the "serving" line, which each AexdProcess waits for.
+  AexdProcess open_to_all(db_in(open_dir), "", "0.0.0.0:0");
   CHECK(open_to_all.log().find("auth is off") != std::string::npos);
-  Aexd loopback(loopback_dir, "");
+  AexdProcess loopback(db_in(loopback_dir));
   CHECK(loopback.log().find("auth is off") == std::string::npos);
   const auto tokens = write_file(tokens_dir.path() / "tokens", line("x", "reader", kReader));
-  Aexd with_tokens(tokens_dir, "--auth-tokens " + tokens, "0.0.0.0:0");
+  AexdProcess with_tokens(db_in(tokens_dir), "--auth-tokens " + tokens, "0.0.0.0:0");
   CHECK(with_tokens.log().find("auth is off") == std::string::npos);
 }
 
 TEST_CASE("auth: a bad tokens file stops aexd at start, naming the file and line") {
   TempDir dir;
   const auto tokens = write_file(dir.path() / "tokens", "# fine\nbad line\n");
-  auto child = spawn_child("exec " AEXD_PATH " --listen 127.0.0.1:0 --db " + (dir.path() / "aexd.db").string() +
-                           " --auth-tokens " + tokens);
+  auto child = spawn_child("exec " AEXD_PATH " --listen 127.0.0.1:0 --db " + db_in(dir) + " --auth-tokens " + tokens);
   const auto output = run_child_to_exit(*child);
   CHECK_FALSE(child->exit_status()->success());
   std::string err;

@@ -2,7 +2,7 @@
 // line per call and per lifecycle event.
 #include <nlohmann/json.hpp>
 
-#include "support/child_process.h"
+#include "support/aexd_process.h"
 #include "support/client.h"
 
 using namespace aexd;
@@ -11,9 +11,9 @@ using namespace aexd::test;
 namespace {
 
 /// Each stderr line as JSON; fails the test on a line that is not a JSON object.
-std::vector<nlohmann::json> parsed(const cli::Output& out) {
+std::vector<nlohmann::json> parsed(const std::vector<std::string>& stderr_lines) {
   std::vector<nlohmann::json> lines;
-  for (const auto& line : out.stderr_lines) {
+  for (const auto& line : stderr_lines) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     REQUIRE_MESSAGE(j.is_object(), "not a JSON object: " << line);
     CHECK(j.contains("ts"));
@@ -24,8 +24,8 @@ std::vector<nlohmann::json> parsed(const cli::Output& out) {
   return lines;
 }
 
-bool has(const cli::Output& out, const std::function<bool(const nlohmann::json&)>& match) {
-  for (const auto& line : out.stderr_lines) {
+bool has(const std::vector<std::string>& stderr_lines, const std::function<bool(const nlohmann::json&)>& match) {
+  for (const auto& line : stderr_lines) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object() && match(j)) return true;
   }
@@ -36,18 +36,13 @@ bool has(const cli::Output& out, const std::function<bool(const nlohmann::json&)
 
 TEST_CASE("log: with --log-format json every stderr line is JSON, one per call and lifecycle event") {
   TempDir dir;
-  // exec: the signal of stop() reaches aexd itself, not a shell waiting for it.
-  auto child = spawn_child("exec " + std::string(AEXD_PATH) + " --listen 127.0.0.1:0 --db " +
-                           (dir.path() / "aexd.db").string() + " --log-format json --log-level debug");
-  cli::Output out;
+  AexdProcess aexd((dir.path() / "aexd.db").string(), "--log-format json --log-level debug");
   auto serving = [](const nlohmann::json& j) { return j.value("msg", "") == "serving"; };
-  REQUIRE(poll_child_until(*child, out, [&](const cli::Output& o) { return has(o, serving); }));
-  int port = 0;
-  for (const auto& j : parsed(out))
-    if (serving(j)) port = j.at("port").get<int>();
-  REQUIRE(port > 0);
+  REQUIRE(has(aexd.lines(), serving));
+  for (const auto& j : parsed(aexd.lines()))
+    if (serving(j)) CHECK(j.at("port").get<int>() == aexd.port());
 
-  Client api(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  Client api(grpc::CreateChannel(aexd.address(), grpc::InsecureChannelCredentials()));
   const auto agent = must(api.create(make_agent("Logged Agent")));
   const auto e = must(api.create(make_execution_for_agent(agent.metadata().id())));
   CHECK(api.get<Execution>("aex-not-there").status().error_code() == grpc::StatusCode::NOT_FOUND);
@@ -59,15 +54,12 @@ TEST_CASE("log: with --log-format json every stderr line is JSON, one per call a
   auto created = [&](const nlohmann::json& j) {
     return j.value("msg", "") == "execution created" && j.value("id", "") == e.metadata().id();
   };
-  REQUIRE(poll_child_until(*child, out, [&](const cli::Output& o) { return has(o, not_found) && has(o, created); }));
+  aexd.wait_until([&](const std::vector<std::string>& lines) { return has(lines, not_found) && has(lines, created); });
 
-  child->stop(std::chrono::seconds(10));
-  const auto rest = run_child_to_exit(*child);
-  out.stderr_lines.insert(out.stderr_lines.end(), rest.stderr_lines.begin(), rest.stderr_lines.end());
-  CHECK(child->exit_status()->success());
+  CHECK(aexd.stop(std::chrono::seconds(10)).success());
 
   bool timed_get = false, stopped = false;
-  for (const auto& j : parsed(out)) {
+  for (const auto& j : parsed(aexd.lines())) {
     if (not_found(j)) {
       timed_get = true;
       CHECK(j.at("level") == "debug");
