@@ -31,7 +31,8 @@ bool Query::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw Error(rc, std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  sqlite3* db = sqlite3_db_handle(stmt_);
+  throw Error(rc, std::string("sqlite: ") + sqlite3_errmsg(db), sqlite3_system_errno(db));
 }
 
 void Query::run() {
@@ -74,6 +75,26 @@ std::unique_ptr<Connection> Connection::open(const std::string& path, Sync sync)
   return conn;
 }
 
+std::unique_ptr<Connection> Connection::open_read_only(const std::string& path, bool immutable) {
+  std::string uri = "file:";
+  for (char c : path) {  // the characters a URI path must escape
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      uri += {'%', kHex[static_cast<unsigned char>(c) >> 4], kHex[c & 0xf]};
+    } else {
+      uri += c;
+    }
+  }
+  uri += immutable ? "?mode=ro&immutable=1" : "?mode=ro";
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Connection> conn(new Connection(db));
+  if (rc != SQLITE_OK) conn->fail(rc, "cannot open database " + path);
+  sqlite3_extended_result_codes(db, 1);
+  return conn;
+}
+
 Connection::~Connection() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
@@ -95,7 +116,8 @@ Query Connection::query(std::string_view sql) {
 }
 
 void Connection::fail(int code, std::string_view context) const {
-  throw Error(code, std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code)));
+  throw Error(code, std::string(context) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code)),
+              db_ ? sqlite3_system_errno(db_) : 0);
 }
 
 }  // namespace aexd::store::sqlite

@@ -18,8 +18,10 @@
 namespace aexd::store::sqlite {
 
 struct Error : std::runtime_error {
-  Error(int code, const std::string& what) : std::runtime_error(what), code(code) {}
-  int code;
+  Error(int code, const std::string& what, int system_errno = 0)
+      : std::runtime_error(what), code(code), system_errno(system_errno) {}
+  int code;          // SQLite's extended result code
+  int system_errno;  // errno of the I/O call that failed, when one did (ENOSPC, EROFS, ...)
 };
 
 using store::Sync;
@@ -61,6 +63,10 @@ class Connection {
  public:
   /// Opens (creating if needed) a database in WAL mode with the given durability.
   static std::unique_ptr<Connection> open(const std::string& path, Sync sync);
+  /// Opens an existing database only to read it, as it is: no journal mode or other setting is
+  /// changed. `immutable` (for a file no process writes, with no WAL file beside it) takes no locks
+  /// and creates no -wal or -shm file.
+  static std::unique_ptr<Connection> open_read_only(const std::string& path, bool immutable);
   ~Connection();
 
   void exec(const char* sql);

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <cerrno>
 #include <unordered_map>
 
 #include "domain/errors.h"
@@ -38,10 +39,76 @@ LiveExecution live_of(const Query& q) {
                        google::protobuf::util::TimeUtil::TimestampToMilliseconds(updated), std::nullopt};
 }
 
+struct Cause {
+  grpc::StatusCode code;
+  const char* name;  // leads the message; empty for a failure that is a bug, not a condition
+};
+
+// RESOURCE_EXHAUSTED: retry once something is freed; FAILED_PRECONDITION: not until an operator
+// fixes the storage; UNAVAILABLE: retrying the call may work; DATA_LOSS: the file is damaged.
+constexpr Cause kDiskFull{grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full"};
+constexpr Cause kOutOfMemory{grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory"};
+constexpr Cause kReadOnly{grpc::StatusCode::FAILED_PRECONDITION, "read-only storage"};
+constexpr Cause kAccessDenied{grpc::StatusCode::FAILED_PRECONDITION, "storage access denied"};
+
+/// An I/O failure by the errno behind it (read only for I/O codes: SQLite keeps the last one it saw).
+Cause io_cause(int system_errno, Cause otherwise) {
+  switch (system_errno) {
+    case ENOSPC:
+    case EDQUOT:
+      return kDiskFull;
+    case ENOMEM:
+      return kOutOfMemory;
+    case EMFILE:
+    case ENFILE:
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "out of file descriptors"};
+    case EROFS:
+      return kReadOnly;
+    case EACCES:
+    case EPERM:
+      return kAccessDenied;
+    default:
+      return otherwise;
+  }
+}
+
+Cause cause_of(int code, int system_errno) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+      return kDiskFull;
+    case SQLITE_NOMEM:
+      return kOutOfMemory;
+    case SQLITE_READONLY:
+      return kReadOnly;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return kAccessDenied;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return {grpc::StatusCode::UNAVAILABLE, "database locked"};
+    case SQLITE_PROTOCOL:
+      return {grpc::StatusCode::UNAVAILABLE, "database lock protocol failed"};
+    case SQLITE_IOERR:
+      return code == SQLITE_IOERR_NOMEM ? kOutOfMemory
+                                        : io_cause(system_errno, {grpc::StatusCode::UNAVAILABLE, "I/O error"});
+    case SQLITE_CANTOPEN:
+      return io_cause(system_errno, {grpc::StatusCode::UNAVAILABLE, "cannot open a database file"});
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return {grpc::StatusCode::DATA_LOSS, "database corrupt"};
+    default:
+      return {grpc::StatusCode::INTERNAL, ""};
+  }
+}
+
 }  // namespace
 
-grpc::Status status_of(const std::exception& e) {
-  return {grpc::StatusCode::INTERNAL, std::string("storage error: ") + e.what()};
+grpc::Status status_of(const std::exception& e, std::string_view context) {
+  const auto* error = dynamic_cast<const Error*>(&e);
+  const Cause cause = error ? cause_of(error->code, error->system_errno) : Cause{grpc::StatusCode::INTERNAL, ""};
+  std::string message(context);
+  if (*cause.name) message.append(": ").append(cause.name);
+  return {cause.code, message.append(": ").append(e.what())};
 }
 
 // Agents and instances: the unique slug index is what keeps a slug to one holder.

@@ -69,7 +69,9 @@ class Operations final : public Tx {
   std::vector<model::ExecutionChange>* changes_;
 };
 
-/// A storage failure as the status a caller gets: INTERNAL naming what failed.
-grpc::Status status_of(const std::exception& e);
+/// A storage failure as the status a caller gets, `context` and the cause leading its message. The one
+/// place SQLite result codes become gRPC codes (the table is in docs/architecture.md): the code a
+/// client acts on, e.g. RESOURCE_EXHAUSTED for a full disk, FAILED_PRECONDITION for read-only storage.
+grpc::Status status_of(const std::exception& e, std::string_view context = "storage error");
 
 }  // namespace aexd::store::sqlite

@@ -76,10 +76,10 @@ void WriteStrand::drain() {
   std::vector<model::ExecutionChange> changes;
   Operations tx(*db_, &changes);
   const auto began = std::chrono::steady_clock::now();
-  bool committed = false;
+  grpc::Status lost;  // why the batch did not commit, as its jobs that had succeeded are told
   try {
     db_->query("BEGIN IMMEDIATE").run();
-    for (size_t i = 0; i < batch.size(); ++i) {
+    for (size_t i = 0; i < batch.size() && lost.ok(); ++i) {
       const size_t changes_before = changes.size();
       db_->query("SAVEPOINT job").run();
       try {
@@ -87,18 +87,25 @@ void WriteStrand::drain() {
       } catch (const std::exception& e) {  // a job should not throw; if it does, it fails alone
         results[i] = status_of(e);
       }
-      if (!results[i].ok()) {
+      if (results[i].ok()) {
+        db_->query("RELEASE job").run();
+      } else if (sqlite3_get_autocommit(db_->handle())) {
+        // SQLite rolled the whole transaction back (on a full disk, say): the job's error is the batch's.
+        lost = grpc::Status(results[i].error_code(), "not committed: " + results[i].error_message());
+      } else {
         db_->query("ROLLBACK TO job").run();
         changes.resize(changes_before);
+        db_->query("RELEASE job").run();
       }
-      db_->query("RELEASE job").run();
     }
-    db_->query("COMMIT").run();
-    committed = true;
+    if (lost.ok()) db_->query("COMMIT").run();
   } catch (const std::exception& e) {
+    lost = status_of(e, "not committed");
+  }
+  const bool committed = lost.ok();
+  if (!committed) {
     if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     // A job that failed on its own keeps its status; the others learn their writes were lost.
-    const grpc::Status lost(grpc::StatusCode::UNAVAILABLE, std::string("not committed: ") + e.what());
     for (auto& result : results)
       if (result.ok()) result = lost;
     changes.clear();

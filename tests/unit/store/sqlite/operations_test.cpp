@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -53,12 +55,12 @@ TEST_CASE_FIXTURE(Fixture, "a slug another agent holds in the scope is ALREADY_E
   CHECK(tx.replace(renamed, moved).error_code() == grpc::StatusCode::ALREADY_EXISTS);
 }
 
-TEST_CASE_FIXTURE(Fixture, "an unreadable row is an INTERNAL status naming it, not an exception") {
+TEST_CASE_FIXTURE(Fixture, "an unreadable row is a DATA_LOSS status naming it, not an exception") {
   const std::string id = new_id(kAgentPrefix);
   db->query("INSERT INTO agents(id, owner_scope, org, slug, body) VALUES(?, 1, 'acme', 'x', x'ffff')").bind(id).run();
   std::optional<Agent> found;
   const auto status = tx.find(id, found);
-  CHECK(status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(status.error_code() == grpc::StatusCode::DATA_LOSS);
   CHECK(status.error_message().find(id) != std::string::npos);
 }
 
@@ -161,4 +163,48 @@ TEST_CASE_FIXTURE(Fixture, "a slug looked up in any org of a scope finds its old
   CHECK(id.empty());
   REQUIRE(tx.instance_by_slug_in_any_org(res::platform, "helper", id).ok());
   CHECK(id.empty());
+}
+
+TEST_CASE("each storage failure is the gRPC code that tells the client what to do, its cause named") {
+  struct Case {
+    int code;
+    int system_errno;
+    grpc::StatusCode expected;
+    const char* cause;
+  };
+  const Case cases[] = {
+      {SQLITE_FULL, 0, grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full"},
+      {SQLITE_IOERR_WRITE, ENOSPC, grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full"},
+      {SQLITE_IOERR_SHMSIZE, ENOSPC, grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full"},
+      {SQLITE_NOMEM, 0, grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory"},
+      {SQLITE_IOERR_NOMEM, 0, grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory"},
+      {SQLITE_CANTOPEN, EMFILE, grpc::StatusCode::RESOURCE_EXHAUSTED, "out of file descriptors"},
+      {SQLITE_READONLY, 0, grpc::StatusCode::FAILED_PRECONDITION, "read-only storage"},
+      {SQLITE_READONLY_DBMOVED, 0, grpc::StatusCode::FAILED_PRECONDITION, "read-only storage"},
+      {SQLITE_IOERR_WRITE, EROFS, grpc::StatusCode::FAILED_PRECONDITION, "read-only storage"},
+      {SQLITE_CANTOPEN, EACCES, grpc::StatusCode::FAILED_PRECONDITION, "storage access denied"},
+      {SQLITE_PERM, 0, grpc::StatusCode::FAILED_PRECONDITION, "storage access denied"},
+      {SQLITE_BUSY, 0, grpc::StatusCode::UNAVAILABLE, "database locked"},
+      {SQLITE_BUSY_SNAPSHOT, 0, grpc::StatusCode::UNAVAILABLE, "database locked"},
+      {SQLITE_LOCKED, 0, grpc::StatusCode::UNAVAILABLE, "database locked"},
+      {SQLITE_IOERR_FSYNC, EIO, grpc::StatusCode::UNAVAILABLE, "I/O error"},
+      {SQLITE_CANTOPEN, ENOENT, grpc::StatusCode::UNAVAILABLE, "cannot open a database file"},
+      {SQLITE_CORRUPT, 0, grpc::StatusCode::DATA_LOSS, "database corrupt"},
+      {SQLITE_NOTADB, 0, grpc::StatusCode::DATA_LOSS, "database corrupt"},
+      {SQLITE_ERROR, 0, grpc::StatusCode::INTERNAL, ""},
+      {SQLITE_CONSTRAINT_FOREIGNKEY, 0, grpc::StatusCode::INTERNAL, ""},
+      // errno is read for I/O failures only: SQLite keeps the last one it saw, whatever failed since.
+      {SQLITE_CONSTRAINT_UNIQUE, ENOSPC, grpc::StatusCode::INTERNAL, ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.code);
+    CAPTURE(c.system_errno);
+    const auto status = store::sqlite::status_of(store::sqlite::Error(c.code, "sqlite: detail", c.system_errno));
+    CHECK(status.error_code() == c.expected);
+    CHECK(status.error_message() ==
+          std::string("storage error: ") + (*c.cause ? c.cause + std::string(": ") : "") + "sqlite: detail");
+  }
+  CHECK(store::sqlite::status_of(std::runtime_error("not sqlite's")).error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(store::sqlite::status_of(store::sqlite::Error(SQLITE_FULL, "x"), "not committed").error_message() ==
+        "not committed: disk full: x");
 }

@@ -64,6 +64,12 @@ class Outcomes {
     REQUIRE(it != statuses_.end());
     return it->second.error_code();
   }
+  std::string message(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = statuses_.find(name);
+    REQUIRE(it != statuses_.end());
+    return it->second.error_message();
+  }
   bool all_ok() {
     std::lock_guard lock(mutex_);
     for (const auto& [name, status] : statuses_)
@@ -363,6 +369,7 @@ TEST_CASE_FIXTURE(StrandFixture, "a growing WAL is checkpointed into the databas
 TEST_CASE_FIXTURE(StrandFixture,
                   "a failed commit tells each job what happened: its own error, or that it was not committed") {
   // A deferred foreign key is checked at COMMIT: inserting "aex-poison" makes the whole batch's commit fail.
+  // A broken constraint is a bug, not a condition a retry outlives: INTERNAL (it was UNAVAILABLE for any failure).
   auto db = dir.open();
   db->exec("PRAGMA foreign_keys=ON");
   db->exec("CREATE TEMP TABLE parent(id TEXT PRIMARY KEY)");
@@ -378,9 +385,57 @@ TEST_CASE_FIXTURE(StrandFixture,
   writer->submit(insert_job("aex-poison"), outcomes.record("poison"));
   release.set_value();
   REQUIRE(outcomes.wait_for(4));
-  CHECK(outcomes.code("1") == grpc::StatusCode::UNAVAILABLE);
+  CHECK(outcomes.code("1") == grpc::StatusCode::INTERNAL);
   CHECK(outcomes.code("failed") == grpc::StatusCode::NOT_FOUND);
-  CHECK(outcomes.code("poison") == grpc::StatusCode::UNAVAILABLE);
+  CHECK(outcomes.code("poison") == grpc::StatusCode::INTERNAL);
+  CHECK(outcomes.message("1").starts_with("not committed: "));
   CHECK(committed().empty());
   CHECK(stored_rows() == 0);
+}
+
+TEST_CASE_FIXTURE(StrandFixture,
+                  "a full database is RESOURCE_EXHAUSTED naming it, a job is acknowledged only if stored, and writes "
+                  "succeed again once there is room") {
+  auto db = dir.open();
+  auto* handle = db->handle();
+  int64_t pages = 0;
+  {
+    auto q = db->query("PRAGMA page_count");
+    REQUIRE(q.step());
+    pages = q.integer(0);
+  }
+  // max_page_count makes SQLite answer SQLITE_FULL as a full disk would, past a few more pages.
+  db->exec(("PRAGMA max_page_count=" + std::to_string(pages + 16)).c_str());
+  start({}, std::move(db));
+  const auto big_job = [](const std::string& id) {
+    return [id](store::Tx& tx) {
+      Execution e = execution(id);
+      e.mutable_spec()->set_message(std::string(1 << 20, 'x'));
+      return tx.insert(e, model::make_snapshot(e));
+    };
+  };
+  block_strand();
+  writer->submit(insert_job("aex-1"), outcomes.record("1"));
+  writer->submit(big_job("aex-big"), outcomes.record("big"));
+  writer->submit(insert_job("aex-2"), outcomes.record("2"));
+  release.set_value();
+  REQUIRE(outcomes.wait_for(4));
+  CHECK(outcomes.code("big") == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(outcomes.message("big").find("disk full") != std::string::npos);
+  // SQLite may undo the statement only or the whole transaction; either way no job is told a lie.
+  for (const char* name : {"1", "2"}) {
+    CAPTURE(name);
+    const auto code = outcomes.code(name);
+    CHECK((code == grpc::StatusCode::OK || code == grpc::StatusCode::RESOURCE_EXHAUSTED));
+  }
+  const int64_t acknowledged =
+      (outcomes.code("1") == grpc::StatusCode::OK) + (outcomes.code("2") == grpc::StatusCode::OK);
+  CHECK(stored_rows() == acknowledged);
+
+  // Room again (the strand is idle: every job is done, and the pragma touches only this connection's limit).
+  sqlite3_exec(handle, "PRAGMA max_page_count=1073741823", nullptr, nullptr, nullptr);
+  writer->submit(big_job("aex-big-again"), outcomes.record("big again"));
+  REQUIRE(outcomes.wait_for(5));
+  CHECK(outcomes.code("big again") == grpc::StatusCode::OK);
+  CHECK(stored_rows() == acknowledged + 1);
 }
