@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <cstdio>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +17,10 @@ namespace {
 // Each resource is its protobuf binary (`body`, so unknown fields survive) plus the columns
 // that lookups, uniqueness and lists need. Append new migrations; never edit a shipped one.
 constexpr const char* kMigrations[] = {
+    // The application_id marks the file as aexd's from its first commit (added after shipping: a
+    // database an earlier aexd created gets it from migration 6).
     R"sql(
+PRAGMA application_id = 1634039908;
 CREATE TABLE agents(
   id TEXT PRIMARY KEY, owner_scope INTEGER NOT NULL, org TEXT NOT NULL, slug TEXT NOT NULL,
   body BLOB NOT NULL);
@@ -172,6 +177,10 @@ CREATE INDEX executions_pending_by_agent ON executions(agent_id, id) WHERE phase
 ALTER TABLE executions ADD COLUMN ended_ms INTEGER;
 CREATE INDEX executions_by_ended ON executions(ended_ms, id) WHERE ended_ms IS NOT NULL;
 )sql",
+    // 6: marks a database an earlier aexd created, before migration 1 set the application_id.
+    R"sql(
+PRAGMA application_id = 1634039908;
+)sql",
 };
 
 /// Migration 5's data: each terminal row ended when its status last changed (the terminal phase is
@@ -191,23 +200,75 @@ void fill_ended_times(Connection& db) {
 }
 
 /// Work a migration does in code after its SQL, in the same transaction (index: the migration's).
-void (*const kMigrationCode[])(Connection&) = {nullptr, nullptr, nullptr, nullptr, fill_ended_times};
+void (*const kMigrationCode[])(Connection&) = {nullptr, nullptr, nullptr, nullptr, fill_ended_times, nullptr};
 static_assert(std::size(kMigrationCode) == std::size(kMigrations));
 
-int user_version(Connection& db) {
-  auto q = db.query("PRAGMA user_version");
-  return q.step() ? static_cast<int>(q.integer(0)) : 0;
+int64_t pragma(Connection& db, const char* name) {
+  auto q = db.query(std::string("PRAGMA ") + name);
+  return q.step() ? q.integer(0) : 0;
+}
+
+int user_version(Connection& db) { return static_cast<int>(pragma(db, "user_version")); }
+
+void check_not_newer(int version) {
+  if (version > schema_version())
+    throw Error(SQLITE_ERROR, "database schema version " + std::to_string(version) +
+                                  " is newer than this aexd supports (" + std::to_string(schema_version()) + ")");
+}
+
+/// The tables the migrations create, read from a database they built in memory.
+const std::set<std::string>& own_tables() {
+  static const std::set<std::string> tables = [] {
+    auto db = Connection::open(":memory:", Sync::off);
+    migrate(*db);
+    std::set<std::string> names;
+    for (auto q = db->query("SELECT name FROM sqlite_schema WHERE type = 'table'"); q.step();) names.emplace(q.text(0));
+    return names;
+  }();
+  return tables;
+}
+
+std::string hex(int64_t id) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08llx", static_cast<unsigned long long>(id) & 0xffffffffULL);
+  return text;
 }
 
 }  // namespace
 
 int schema_version() { return static_cast<int>(std::size(kMigrations)); }
 
+void check_adoptable(Connection& db) {
+  const int64_t application_id = pragma(db, "application_id");
+  const int version = user_version(db);
+  int objects = 0, tables = 0;
+  std::vector<std::string> foreign;
+  for (auto q = db.query("SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+       q.step();) {
+    ++objects;
+    if (q.text(0) != "table") continue;
+    ++tables;
+    if (const std::string name(q.text(1)); !own_tables().contains(name)) foreign.push_back(name);
+  }
+  if (application_id == 0 && version == 0 && objects == 0) return;  // empty: aexd initialises it
+  if (application_id != kApplicationId && application_id != 0)
+    throw Error(SQLITE_ERROR, "another application's database (application_id " + hex(application_id) + ", aexd's is " +
+                                  hex(kApplicationId) + ")");
+  if (application_id == 0) {
+    if (!foreign.empty())
+      throw Error(SQLITE_ERROR,
+                  "not an aexd database: it has table '" + foreign.front() + "', which aexd does not create");
+    if (version == 0 || tables == 0)
+      throw Error(SQLITE_ERROR,
+                  "not an aexd database: it has schema objects, but neither aexd's application_id nor an "
+                  "earlier aexd's tables and user_version");
+  }
+  check_not_newer(version);
+}
+
 void migrate(Connection& db) {
   const int current = user_version(db);
-  if (current > schema_version())
-    throw Error(SQLITE_ERROR, "database schema version " + std::to_string(current) +
-                                  " is newer than this aexd supports (" + std::to_string(schema_version()) + ")");
+  check_not_newer(current);
   for (int v = current; v < schema_version(); ++v) {
     db.exec("BEGIN IMMEDIATE");
     try {

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_storage.h"
 
+#include "store/sqlite/database_file.h"
 #include "store/sqlite/schema.h"
 
 namespace aexd::store::sqlite {
@@ -13,11 +14,12 @@ SqliteStorage::SqliteStorage(const Settings& settings, boost::asio::any_io_execu
 Result<std::unique_ptr<Storage>> SqliteStorage::open(const Settings& settings, boost::asio::any_io_executor executor,
                                                      model::CommitListener& listener) {
   try {
+    check_database_file(settings.path);
     auto writer = Connection::open(settings.path, settings.sync);
     migrate(*writer);
     return std::unique_ptr<Storage>(new SqliteStorage(settings, std::move(executor), std::move(writer), listener));
   } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string("database: ") + e.what());
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "database " + settings.path + ": " + e.what());
   }
 }
 

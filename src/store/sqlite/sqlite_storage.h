@@ -27,7 +27,8 @@ struct Settings {
 
 class SqliteStorage final : public Storage {
  public:
-  /// Opens (creating and migrating) the database; FAILED_PRECONDITION saying why it cannot.
+  /// Opens (creating and migrating) the database; FAILED_PRECONDITION naming the file and why it
+  /// cannot, the file untouched when it is not one aexd may use (database_file.h).
   static Result<std::unique_ptr<Storage>> open(const Settings& settings, boost::asio::any_io_executor executor,
                                                model::CommitListener& listener);
 
