@@ -19,14 +19,20 @@
 
 namespace aexd::test {
 
+/// The shell command that runs aexd (with exec, so that signals reach aexd itself and not a shell).
+inline std::string aexd_command(const std::string& db, const std::string& args = "",
+                                const std::string& listen = "127.0.0.1:0") {
+  return "exec " AEXD_PATH " --listen " + listen + " --db " + shell_quoted(db) + " " + args;
+}
+
 class AexdProcess {
  public:
   using Seconds = std::chrono::seconds;
 
-  /// `aexd --listen LISTEN --db DB ARGS`, run with exec so that signals reach aexd itself and not a
-  /// shell. Returns once aexd logged that it serves (text `port=N` or JSON `"port":N`).
+  /// `aexd --listen LISTEN --db DB ARGS`. Returns once aexd logged that it serves (text `port=N` or
+  /// JSON `"port":N`).
   explicit AexdProcess(const std::string& db, const std::string& args = "", const std::string& listen = "127.0.0.1:0")
-      : child_(spawn_child("exec " AEXD_PATH " --listen " + listen + " --db " + shell_quoted(db) + " " + args)) {
+      : child_(spawn_child(aexd_command(db, args, listen))) {
     // `port=` and `"port":` but not `metrics_port`.
     static const std::regex kPort(R"((?:\s|")port"?[=:]([0-9]+))");
     std::smatch m;
@@ -113,5 +119,29 @@ class AexdProcess {
   size_t seen_ = 0;
   int port_ = 0;
 };
+
+/// How aexd exited and what it wrote when it did not start serving.
+struct RefusedStart {
+  cli::ExitStatus exit;
+  std::vector<std::string> lines;  // stderr
+};
+
+/// Runs `aexd --listen 127.0.0.1:0 --db DB ARGS` until it exits (bounded); fails the test if it serves.
+inline RefusedStart run_aexd_expecting_refusal(const std::string& db, const std::string& args = "") {
+  auto child = spawn_child(aexd_command(db, args));
+  cli::Output output;
+  const auto serving = [](const cli::Output& all) {
+    for (const auto& line : all.stderr_lines)
+      if (line.find("serving") != std::string::npos) return true;
+    return false;
+  };
+  REQUIRE(poll_child_until(*child, output, serving));
+  if (!child->exit_status()) {
+    child->stop(std::chrono::seconds(10));
+    FAIL("aexd started serving " << db << " instead of refusing it");
+  }
+  poll_child_until(*child, output, [](const cli::Output&) { return false; });
+  return {*child->exit_status(), output.stderr_lines};
+}
 
 }  // namespace aexd::test
