@@ -234,8 +234,14 @@ TEST_CASE("a repeat of the final push returns the execution unchanged, and a dif
       late.set_completed_at("2026-01-01T11:00:00Z");
     }
     SUBCASE("another phase") { late.set_phase(exv1::EXECUTION_COMPLETED); }
-    check_code(f.api.update_status(f.id(), late), grpc::StatusCode::FAILED_PRECONDITION);
+    const auto refused = f.api.update_status(f.id(), late);
+    check_code(refused, grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(refused.status().error_message().find("EXECUTION_FAILED") != std::string::npos);
     CHECK(same(f.get(), ended));
+    // Nothing reaches a subscriber: it has the final state, and the stream ends at once.
+    WatchStream watch(*f.server.execution_queries(), f.id(), ended.metadata().version().id());
+    CHECK(watch.wait_done().ok());
+    CHECK(watch.received().empty());
   }
 }
 

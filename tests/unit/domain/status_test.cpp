@@ -217,6 +217,7 @@ TEST_CASE("a terminal execution refuses a push that would change it, whatever ph
     SUBCASE("in-flight work") { *update.add_tool_calls() = tool_call("tc", exv1::TOOL_CALL_PENDING); }
     const auto result = merge_status(stored, update, kAt);
     CHECK(result.status().error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(result.status().error_message().find("execution is EXECUTION_FAILED, a terminal phase") != std::string::npos);
     CHECK(same(stored, before));
   }
 }
