@@ -1,6 +1,6 @@
 // The built aexd binary as a child process of the test: started with a database and flags, awaited
-// (bounded) until its "serving" line names the port it bound, its stderr collected. Test thread only;
-// the test must pass -DAEXD_PATH (tests/meson.build does).
+// (bounded) until its "serving" line names the port it bound, its stderr collected; or run until it
+// refuses to start. Test thread only; the test must pass -DAEXD_PATH (tests/meson.build does).
 #pragma once
 
 #include <signal.h>
@@ -126,9 +126,9 @@ struct RefusedStart {
   std::vector<std::string> lines;  // stderr
 };
 
-/// Runs `aexd --listen 127.0.0.1:0 --db DB ARGS` until it exits (bounded); fails the test if it serves.
-inline RefusedStart run_aexd_expecting_refusal(const std::string& db, const std::string& args = "") {
-  auto child = spawn_child(aexd_command(db, args));
+/// Runs `aexd --listen 127.0.0.1:0 --db DB` until it exits (bounded); fails the test if it serves.
+inline RefusedStart run_aexd_expecting_refusal(const std::string& db) {
+  auto child = spawn_child(aexd_command(db));
   cli::Output output;
   const auto serving = [](const cli::Output& all) {
     for (const auto& line : all.stderr_lines)
