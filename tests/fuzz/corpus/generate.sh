@@ -29,7 +29,8 @@ execution='metadata {} spec { session_id: "ses-01jd8x5w3v0000000000000002" messa
   runtime_env { key: "TOKEN" value { value: "s3cret" is_secret: true } } }'
 running='phase: EXECUTION_IN_PROGRESS started_at: "2026-11-28T02:00:00Z"
   messages { type: MESSAGE_AI content: "reading the diff" tool_calls { id: "t1" name: "read_file"
-    status: TOOL_CALL_RUNNING args { fields { key: "path" value { string_value: "src/main.cpp" } } } } }
+    status: TOOL_CALL_RUNNING args { fields { key: "path" value { string_value: "src/main.cpp" } }
+      fields { key: "line" value { number_value: 42 } } } } }
   tool_calls { id: "t1" name: "read_file" status: TOOL_CALL_RUNNING }
   sub_agent_executions { id: "s1" name: "linter" status: SUB_AGENT_IN_PROGRESS }
   todos { key: "1" value { id: "1" content: "review" status: TODO_IN_PROGRESS } }'
