@@ -50,14 +50,14 @@ void check_resource(std::string_view bytes) {
   FUZZ_CHECK(validate(ctx.resource).ok());
   FUZZ_CHECK(fuzz::enums_defined(ctx.resource.metadata()));
   const auto slug = pipeline::ResolveSlug{}.run(ctx);
-  FUZZ_CHECK(ok_or_names_field(slug, {"metadata.slug"}));
+  FUZZ_CHECK(ok_or_names_field(slug, {"metadata.slug", "metadata.name"}));
+  // A sent slug must be one already; a derived one must not be empty where slugs find the resource
+  // (getByReference needs one, and each is held by one agent or instance).
+  const auto& m = sent.metadata();
+  const bool derived_empty = m.slug().empty() && slugify(m.name()).empty();
+  FUZZ_CHECK(slug.ok() == (m.slug().empty() ? !(kSlugUnique<T> && derived_empty) : slugify(m.slug()) == m.slug()));
   const std::string& stored_slug = ctx.resource.metadata().slug();
-  FUZZ_CHECK(slug.ok() ==
-             (sent.metadata().slug().empty() || slugify(sent.metadata().slug()) == sent.metadata().slug()));
   if (slug.ok()) FUZZ_CHECK(slugify(stored_slug) == stored_slug);
-  // Agents and instances are found by slug (getByReference needs a non-empty one) and hold it alone.
-  if constexpr (kSlugUnique<T>)
-    if (slug.ok()) FUZZ_CHECK(!stored_slug.empty());
   FUZZ_CHECK(fuzz::round_trips(ctx.resource));
   if constexpr (std::is_same_v<T, Execution>) {
     // Idempotent create compares fingerprints: one per request, whatever the order of its map entries.

@@ -41,6 +41,9 @@ seed requests agent '000' ai.stigmer.agentic.agent.v1.Agent ai/stigmer/agentic/a
 seed requests instance '001' ai.stigmer.agentic.agentinstance.v1.AgentInstance \
   ai/stigmer/agentic/agentinstance/v1/agentinstance.proto "$instance"
 seed requests session '002' $sessionv1.Session $sessions "$session"
+# Once a finding: a name that yields no slug.
+seed requests agent-punctuation-name '000' ai.stigmer.agentic.agent.v1.Agent ai/stigmer/agentic/agent/v1/agent.proto \
+  'metadata { name: "!!!" owner_scope: organization org: "acme" } spec { instructions: "Review the diff carefully." }'
 seed requests execution '003' $exv1.AgentExecution $ex "$execution"
 seed requests update-status '004' $exv1.AgentExecutionUpdateStatusInput $ex \
   "execution_id: \"aex-01jd8x5w3v0000000000000003\" status { $running }"
@@ -62,6 +65,9 @@ status_seed() {  # <name> <pushed status, text format>
 status_seed progress "$running"
 status_seed complete "$completed"
 status_seed fail 'phase: EXECUTION_FAILED error: "model error"'
+# Once a finding: the retry of a final push whose tool call argument is a NaN.
+status_seed nan-argument 'phase: EXECUTION_COMPLETED tool_calls { id: "t1" status: TOOL_CALL_COMPLETED
+  args { fields { key: "ratio" value { number_value: nan } } } }'
 status_seed thinking 'messages { type: MESSAGE_THINKING content: "next: the tests" }'
 
 # page_tokens: ids of the rows its database holds ("<prefix>-01jd" + 20 zeros + two base32 digits).
