@@ -9,6 +9,8 @@
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
@@ -96,5 +98,14 @@ inline bool round_trips(const google::protobuf::Message& message) {
 
 /// Undecodable input is expected here, and the log line protobuf writes for each is noise.
 inline void quiet_protobuf_log() { google::protobuf::SetLogHandler(nullptr); }
+
+/// The entry point of a target whose input's first byte picks one of `checks`, which gets the rest.
+template <size_t N>
+int run_picked(const uint8_t* data, size_t size, void (*const (&checks)[N])(std::string_view)) {
+  static const bool quiet = (quiet_protobuf_log(), true);
+  (void)quiet;
+  if (size > 0) checks[data[0] % N](std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
+  return 0;
+}
 
 }  // namespace aexd::fuzz

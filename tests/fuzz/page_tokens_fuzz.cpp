@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <set>
 #include <string>
@@ -25,11 +26,13 @@ namespace {
 using namespace aexd;
 using aexd::fuzz::ok_or_names_field;
 
+constexpr Phase kAnyPhase = exv1::EXECUTION_PHASE_UNSPECIFIED;
+
 // One listed row as the model sees it.
 struct Row {
   std::string id;
   std::string parent;  // an execution's session, a session's agent
-  Phase phase = exv1::EXECUTION_PHASE_UNSPECIFIED;
+  Phase phase = kAnyPhase;
   std::set<std::string> tags;
 };
 
@@ -77,7 +80,7 @@ struct Fixture {
       for (const auto& tag : tags_of(i)) m.add_tags(tag);
       session.mutable_spec()->set_agent_instance_id(id_of(kInstancePrefix, i % 2 + 1));
       store::sqlite::insert(*db, session);
-      sessions.push_back({m.id(), agents[i % 2], exv1::EXECUTION_PHASE_UNSPECIFIED, tags_of(i)});
+      sessions.push_back({m.id(), agents[i % 2], kAnyPhase, tags_of(i)});
     }
     for (int i = 0; i < 40; ++i) {
       Execution execution;
@@ -122,7 +125,7 @@ void check_page(const std::vector<Row>& rows, const Query& query, const List& ou
   std::vector<std::string> matching, page;
   for (const auto& row : rows) {
     if (!query.parent.empty() && row.parent != query.parent) continue;
-    if (query.phase != exv1::EXECUTION_PHASE_UNSPECIFIED && row.phase != query.phase) continue;
+    if (query.phase != kAnyPhase && row.phase != query.phase) continue;
     if (!std::all_of(query.tags.begin(), query.tags.end(), [&](const auto& t) { return row.tags.count(t) == 1; }))
       continue;
     matching.push_back(row.id);
@@ -140,60 +143,56 @@ bool valid_paging(const Query& query, std::string_view prefix) {
   return query.page_size >= 0 && (query.token.empty() || is_id(query.token, prefix));
 }
 
-void list_executions(std::string_view bytes) {
-  exv1::ListAgentExecutionsRequest request;
+// Decodes a list request and lists it. Its errors may name only `fields`; it is accepted exactly when
+// its paging is valid and `filters_valid`; an accepted one answers the page the model gives `query_of`.
+template <class Request, class List, class QueryOf, class FiltersValid>
+void check_list(std::string_view bytes, const std::vector<Row>& rows, std::string_view prefix,
+                std::initializer_list<std::string_view> fields, QueryOf query_of, FiltersValid filters_valid) {
+  Request request;
   if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-  exv1::AgentExecutionList out;
+  List out;
   std::string next;
   const auto status = pipeline::list(*fixture().reader, request, out, next);
-  FUZZ_CHECK(ok_or_names_field(status, {"page_size", "page_token", "phase", "tags"}));
-  const Query query{
-      request.page_size(), request.page_token(), "", request.phase(), {request.tags().begin(), request.tags().end()}};
-  FUZZ_CHECK(status.ok() == (valid_paging(query, kExecutionPrefix) && exv1::ExecutionPhase_IsValid(request.phase()) &&
-                             request.tags_size() <= pipeline::kMaxTags));
-  if (status.ok()) check_page(fixture().executions, query, out, next);
+  FUZZ_CHECK(ok_or_names_field(status, fields));
+  const Query query = query_of(request);
+  FUZZ_CHECK(status.ok() == (valid_paging(query, prefix) && filters_valid(request)));
+  if (status.ok()) check_page(rows, query, out, next);
+}
+
+void list_executions(std::string_view bytes) {
+  check_list<exv1::ListAgentExecutionsRequest, exv1::AgentExecutionList>(
+      bytes, fixture().executions, kExecutionPrefix, {"page_size", "page_token", "phase", "tags"},
+      [](const auto& r) {
+        return Query{r.page_size(), r.page_token(), "", r.phase(), {r.tags().begin(), r.tags().end()}};
+      },
+      [](const auto& r) { return exv1::ExecutionPhase_IsValid(r.phase()) && r.tags_size() <= pipeline::kMaxTags; });
 }
 
 void list_executions_by_session(std::string_view bytes) {
-  exv1::ListAgentExecutionsBySessionRequest request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-  exv1::AgentExecutionList out;
-  std::string next;
-  const auto status = pipeline::list(*fixture().reader, request, out, next);
-  FUZZ_CHECK(ok_or_names_field(status, {"session_id", "page_size", "page_token"}));
-  const Query query{
-      request.page_size(), request.page_token(), request.session_id(), exv1::EXECUTION_PHASE_UNSPECIFIED, {}};
-  FUZZ_CHECK(status.ok() == (!request.session_id().empty() && valid_paging(query, kExecutionPrefix)));
-  if (status.ok()) check_page(fixture().executions, query, out, next);
+  check_list<exv1::ListAgentExecutionsBySessionRequest, exv1::AgentExecutionList>(
+      bytes, fixture().executions, kExecutionPrefix, {"session_id", "page_size", "page_token"},
+      [](const auto& r) {
+        return Query{r.page_size(), r.page_token(), r.session_id(), kAnyPhase, {}};
+      },
+      [](const auto& r) { return !r.session_id().empty(); });
 }
 
 void list_sessions(std::string_view bytes) {
-  pipeline::sessionv1::ListSessionsRequest request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-  pipeline::sessionv1::SessionList out;
-  std::string next;
-  const auto status = pipeline::list(*fixture().reader, request, out, next);
-  FUZZ_CHECK(ok_or_names_field(status, {"page_size", "page_token", "tags"}));
-  const Query query{request.page_size(),
-                    request.page_token(),
-                    "",
-                    exv1::EXECUTION_PHASE_UNSPECIFIED,
-                    {request.tags().begin(), request.tags().end()}};
-  FUZZ_CHECK(status.ok() == (valid_paging(query, kSessionPrefix) && request.tags_size() <= pipeline::kMaxTags));
-  if (status.ok()) check_page(fixture().sessions, query, out, next);
+  check_list<pipeline::sessionv1::ListSessionsRequest, pipeline::sessionv1::SessionList>(
+      bytes, fixture().sessions, kSessionPrefix, {"page_size", "page_token", "tags"},
+      [](const auto& r) {
+        return Query{r.page_size(), r.page_token(), "", kAnyPhase, {r.tags().begin(), r.tags().end()}};
+      },
+      [](const auto& r) { return r.tags_size() <= pipeline::kMaxTags; });
 }
 
 void list_sessions_by_agent(std::string_view bytes) {
-  pipeline::sessionv1::ListSessionsByAgentRequest request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-  pipeline::sessionv1::SessionList out;
-  std::string next;
-  const auto status = pipeline::list(*fixture().reader, request, out, next);
-  FUZZ_CHECK(ok_or_names_field(status, {"agent_id", "page_size", "page_token"}));
-  const Query query{
-      request.page_size(), request.page_token(), request.agent_id(), exv1::EXECUTION_PHASE_UNSPECIFIED, {}};
-  FUZZ_CHECK(status.ok() == (!request.agent_id().empty() && valid_paging(query, kSessionPrefix)));
-  if (status.ok()) check_page(fixture().sessions, query, out, next);
+  check_list<pipeline::sessionv1::ListSessionsByAgentRequest, pipeline::sessionv1::SessionList>(
+      bytes, fixture().sessions, kSessionPrefix, {"agent_id", "page_size", "page_token"},
+      [](const auto& r) {
+        return Query{r.page_size(), r.page_token(), r.agent_id(), kAnyPhase, {}};
+      },
+      [](const auto& r) { return !r.agent_id().empty(); });
 }
 
 void (*const kLists[])(std::string_view) = {list_executions, list_executions_by_session, list_sessions,
@@ -202,10 +201,4 @@ void (*const kLists[])(std::string_view) = {list_executions, list_executions_by_
 }  // namespace
 
 // Input: one byte picks the list, the rest is its request.
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = (fuzz::quiet_protobuf_log(), true);
-  (void)quiet;
-  if (size < 1) return 0;
-  kLists[data[0] % std::size(kLists)](std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
-  return 0;
-}
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { return fuzz::run_picked(data, size, kLists); }

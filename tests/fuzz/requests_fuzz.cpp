@@ -4,7 +4,6 @@
 // contract: OK or INVALID_ARGUMENT naming a field, and nothing undefined accepted.
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -107,7 +106,7 @@ void check_idempotency_key(std::string_view key) {
   FUZZ_CHECK(valid.ok() == printable);
 }
 
-const std::function<void(std::string_view)> kChecks[] = {
+void (*const kChecks[])(std::string_view) = {
     check_resource<Agent>,
     check_resource<AgentInstance>,
     check_resource<Session>,
@@ -128,9 +127,5 @@ const std::function<void(std::string_view)> kChecks[] = {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = (fuzz::quiet_protobuf_log(), true);
-  (void)quiet;
-  if (size < 1) return 0;
-  kChecks[data[0] % std::size(kChecks)](std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
-  return 0;
+  return fuzz::run_picked(data, size, kChecks);
 }
