@@ -30,14 +30,14 @@
 namespace aexd::fuzz {
 
 /// OK, or INVALID_ARGUMENT whose message starts with one of `fields` and ": " (the contract's
-/// "names the offending field path"); a field ending in '[' or '.' matches any path below it.
+/// "names the offending field path"); a field ending in '[' matches any element's path.
 inline bool ok_or_names_field(const grpc::Status& status, std::initializer_list<std::string_view> fields) {
   if (status.ok()) return true;
   if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return false;
   const std::string& message = status.error_message();
   for (std::string_view field : fields) {
     if (message.rfind(field, 0) != 0) continue;
-    if (field.back() == '[' || field.back() == '.') return message.find(": ", field.size()) != std::string::npos;
+    if (field.back() == '[') return message.find(": ", field.size()) != std::string::npos;
     if (message.compare(field.size(), 2, ": ") == 0) return true;
   }
   return false;
