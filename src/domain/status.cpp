@@ -1,5 +1,6 @@
 #include "domain/status.h"
 
+#include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -29,6 +30,16 @@ void settle_tool_calls(google::protobuf::RepeatedPtrField<exv1::ToolCall>& calls
     call.set_error(error);
     call.set_completed_at(at);
   }
+}
+
+// Equal field by field, where a NaN (a runner may send one as a tool call's argument) equals itself:
+// otherwise a final push carrying one would never count as its own repeat.
+bool same_status(const ExecutionStatus& a, const ExecutionStatus& b) {
+  google::protobuf::util::DefaultFieldComparator numbers;
+  numbers.set_treat_nan_as_equal(true);
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.set_field_comparator(&numbers);
+  return differencer.Compare(a, b);
 }
 
 /// The merge of API.md, then settling if the result is terminal.
@@ -64,7 +75,7 @@ Result<Push> merge_status(ExecutionStatus& stored, const ExecutionStatus& update
   // changes nothing (an empty one, or a part of the final push) is answered the same way.
   ExecutionStatus replay = stored;
   apply_push(replay, update, stored.audit().status_audit().updated_at());
-  if (google::protobuf::util::MessageDifferencer::Equals(replay, stored)) return Push::repeat;
+  if (same_status(replay, stored)) return Push::repeat;
   const Phase from = stored.phase(), to = update.phase();
   return errors::failed_precondition("execution is " + exv1::ExecutionPhase_Name(from) + ", a terminal phase; " +
                                      (to != exv1::EXECUTION_PHASE_UNSPECIFIED && to != from

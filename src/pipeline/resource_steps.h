@@ -59,6 +59,10 @@ struct ResolveSlug {
     auto& m = *ctx.resource.mutable_metadata();
     if (m.slug().empty()) {
       m.set_slug(slugify(m.name()));
+      // Agents and instances are found by slug, so an empty one would name none of them (and all at once).
+      if (kSlugUnique<decltype(ctx.resource)> && m.slug().empty())
+        return errors::invalid("metadata.name",
+                               "needs a letter or digit to derive the slug from, or send metadata.slug");
     } else if (slugify(m.slug()) != m.slug()) {
       return errors::invalid("metadata.slug", "may contain only a-z, 0-9 and inner hyphens");
     }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include <limits>
 #include <string>
 
 #include "domain/audit.h"
@@ -257,6 +258,24 @@ TEST_CASE("a repeat of a final push whose in-flight work was settled is still a 
   REQUIRE(again.ok());
   CHECK(*again == Push::repeat);
   CHECK(same(stored, ended));
+}
+
+TEST_CASE("a repeat of a final push whose tool call arguments hold a NaN is still a repeat") {
+  ExecutionStatus stored = stored_status();
+  const auto ended_at = stored.audit().status_audit().updated_at();
+  ExecutionStatus final_push;
+  final_push.set_phase(exv1::EXECUTION_COMPLETED);
+  auto* call = final_push.add_tool_calls();
+  *call = tool_call("tc", exv1::TOOL_CALL_COMPLETED);
+  (*call->mutable_args()->mutable_fields())["ratio"].set_number_value(std::numeric_limits<double>::quiet_NaN());
+  REQUIRE(*merge_status(stored, final_push, ended_at) == Push::merged);
+  const std::string ended = stored.SerializeAsString();  // bytes: Equals never finds a NaN equal to itself
+
+  const auto again = merge_status(stored, final_push, kAt);
+
+  REQUIRE(again.ok());
+  CHECK(*again == Push::repeat);
+  CHECK(stored.SerializeAsString() == ended);
 }
 
 TEST_CASE("a push that names no change of a terminal execution is answered as a repeat") {

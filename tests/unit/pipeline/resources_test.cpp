@@ -48,6 +48,18 @@ TEST_CASE_FIXTURE(StoreFixture, "creating an agent with a slug taken in the same
   CHECK(rows("agents") == 1);
 }
 
+TEST_CASE_FIXTURE(StoreFixture,
+                  "an agent or agent instance whose name gives no slug is INVALID_ARGUMENT naming the name") {
+  Agent out;
+  CHECK(has(pipeline::create(tx, make_agent("!!! ???"), out), grpc::StatusCode::INVALID_ARGUMENT, "metadata.name: "));
+  AgentInstance instance;
+  const Agent parent = agent("Code Reviewer");
+  CHECK(has(pipeline::create(tx, make_instance(parent.metadata().id(), "--"), instance),
+            grpc::StatusCode::INVALID_ARGUMENT, "metadata.name: "));
+  CHECK(rows("agents") == 1);
+  CHECK(rows("agent_instances") == 0);
+}
+
 TEST_CASE_FIXTURE(StoreFixture, "the same agent slug is free in another org and in another owner scope") {
   agent("Code Reviewer", res::organization, "acme");
   Agent other_org, platform;
