@@ -1,7 +1,8 @@
 // The crash harness: concurrent writers against the real aexd, which is SIGKILLed at a uniformly random
 // moment after they start and restarted on the same database, over and over (AEXD_CRASH_CYCLES, 20 by
-// default). Every acknowledged write must survive: served after the restart and still in the file at
-// the end, which passes PRAGMA integrity_check after every kill.
+// default). Every acknowledged write must survive (served after the restart, still in the file at the
+// end), the file must pass PRAGMA integrity_check after every kill, revisions only move forward, and a
+// repeated idempotency key never makes a second execution.
 #include <signal.h>
 #include <sqlite3.h>
 
@@ -97,7 +98,7 @@ class Writer {
       if (!failures.ok(stored.status(), "get " + id)) continue;
       const auto& expected = executions_.at(id);
       if (auto why = broken(id, expected, *stored); !why.empty()) failures.add(why);
-      if (expected.in_doubt) ++(revision_of(*stored) > expected.revision ? pushes_cut_committed_ : pushes_cut_lost_);
+      if (expected.in_doubt) ++(revision_of(*stored) > expected.revision ? pushes_cut_stored_ : pushes_cut_dropped_);
     }
     for (const auto& id : agents_written_) {
       auto stored = api.get<Agent>(id);
@@ -111,9 +112,9 @@ class Writer {
   const std::map<std::string, ExpectedExecution>& executions() const { return executions_; }
   const std::map<std::string, std::string>& agents() const { return agents_; }
   int64_t acknowledged() const { return acknowledged_; }
-  /// Pushes the kill cut off before their reply: stored anyway, or not.
-  int64_t pushes_cut_committed() const { return pushes_cut_committed_; }
-  int64_t pushes_cut_lost() const { return pushes_cut_lost_; }
+  /// Pushes the kill cut off before their reply, found stored anyway or not at all.
+  int64_t pushes_cut_stored() const { return pushes_cut_stored_; }
+  int64_t pushes_cut_dropped() const { return pushes_cut_dropped_; }
 
  private:
   struct KeyedCreate {
@@ -211,7 +212,7 @@ class Writer {
   const std::string agent_id_;
   std::mt19937_64 random_;
   int steps_ = 0;
-  int64_t acknowledged_ = 0, pushes_cut_committed_ = 0, pushes_cut_lost_ = 0;
+  int64_t acknowledged_ = 0, pushes_cut_stored_ = 0, pushes_cut_dropped_ = 0;
   std::string current_;  // the execution being pushed to, empty between executions
   int pushes_left_ = 0;
   std::optional<KeyedCreate> keyed_in_doubt_;
@@ -352,11 +353,11 @@ TEST_CASE("crash: every write acknowledged before a SIGKILL at a random moment i
   const auto stored = file.executions();
   const auto agent_names = file.agent_names();
   std::vector<std::string> lost;
-  int64_t acknowledged = 0, cut_committed = 0, cut_lost = 0;
+  int64_t acknowledged = 0, cut_stored = 0, cut_dropped = 0;
   for (const auto& w : writers) {
     acknowledged += w.acknowledged();
-    cut_committed += w.pushes_cut_committed();
-    cut_lost += w.pushes_cut_lost();
+    cut_stored += w.pushes_cut_stored();
+    cut_dropped += w.pushes_cut_dropped();
     for (const auto& [id, expected] : w.executions()) {
       const auto found = stored.find(id);
       if (found == stored.end())
@@ -378,8 +379,8 @@ TEST_CASE("crash: every write acknowledged before a SIGKILL at a random moment i
   const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   MESSAGE(cycle << " SIGKILL cycles under " << kWriters << " writers: " << acknowledged << " acknowledged writes, "
                 << lost.size() << " lost, " << duplicates.size() << " duplicate executions, integrity ok "
-                << integrity_ok << "/" << cycle << ", " << took << " s; pushes cut off by a kill: " << cut_committed
-                << " stored, " << cut_lost << " not");
+                << integrity_ok << "/" << cycle << ", " << took << " s; pushes cut off by a kill: " << cut_stored
+                << " stored, " << cut_dropped << " not");
   CHECK_MESSAGE(lost.empty(), first(lost));
   CHECK_MESSAGE(duplicates.empty(), first(duplicates));
   CHECK(integrity_ok == cycle);
