@@ -29,6 +29,8 @@ timed "install dependencies" scripts/install-deps.sh
 
 [ -d build ] || meson setup build --wrap-mode=nodownload
 timed "gcc build" ninja -C build
+status=0
+timed "gcc suite" suite build || status=1
 
 # -O1 without debug info keeps this build's CPU time within CI's budget; reports still name functions.
 # The fuzz targets (scripts/fuzz.sh) are built in this same directory.
@@ -38,9 +40,6 @@ fuzz=()
   -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 -Ddebug=false \
   -Dcpp_args=-fno-sanitize-recover=all -Dperf=false "${fuzz[@]}"
 timed "clang ASan+UBSan build" ninja -C build-asan
-
-status=0
-timed "gcc suite" suite build || status=1
 # Any report ends the process with a failure; leaks count (LeakSanitizer runs at exit). Reports go to
 # files too, so that one in a child process (aexd, aexctl) fails CI even if its test ignores the exit.
 reports=$PWD/build-asan/meson-logs/sanitizer
