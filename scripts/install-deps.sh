@@ -5,7 +5,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 packages=(meson ninja-build pkg-config g++ cmake libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libboost-dev libsqlite3-dev nlohmann-json3-dev doctest-dev libcli11-dev libssl-dev
-  prometheus-cpp-dev libspdlog-dev openssl clang-14 libclang-rt-14-dev)
+  prometheus-cpp-dev libspdlog-dev openssl
+  clang-14 libclang-rt-14-dev llvm-14)  # the sanitizer build (scripts/test.sh); llvm-14 symbolizes its reports
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

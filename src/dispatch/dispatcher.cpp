@@ -416,7 +416,8 @@ void Dispatcher::on_timer() {
     timer_at_ = 0;
     const int64_t now = now_ms();
     while (!deadlines_.empty() && deadlines_.top().first <= now) {
-      const auto [at, id] = deadlines_.top();
+      const int64_t at = deadlines_.top().first;
+      const std::string id = deadlines_.top().second;  // not a structured binding: clang 14 cannot capture one
       deadlines_.pop();
       auto it = tracked_.find(id);
       if (it == tracked_.end() || it->second.queued_due != at) continue;  // gone, or superseded

@@ -1,7 +1,7 @@
-#include <fstream>
 #include <thread>
 
 #include "support/client.h"
+#include "support/sanitizers.h"
 #include "support/thread_failures.h"
 #include "support/watch_stream.h"
 
@@ -34,14 +34,6 @@ struct Fixture {
     return must(api.update_status(id, status_of(phase, text, bytes)));
   }
 };
-
-long rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
 
 void check_increasing_and_terminal(const std::vector<Received>& got, uint64_t last_revision) {
   REQUIRE(!got.empty());
@@ -139,7 +131,7 @@ TEST_CASE(
   WatchStream slow(*f.queries, id, "", /*paused=*/true);
   WatchStream fast(*f.queries, id);
   REQUIRE(fast.wait_for_messages(1));
-  const long rss_before = rss_kib();
+  const long memory_before = memory_in_use_kib();
   constexpr int kUpdates = 10000;
   constexpr size_t kBytes = 8 * 1024;  // 10,000 × 8 KiB ≈ 80 MiB if anything buffered them all
   Execution last;
@@ -147,8 +139,8 @@ TEST_CASE(
     last = f.push(id, i + 1 == kUpdates ? exv1::EXECUTION_COMPLETED : exv1::EXECUTION_IN_PROGRESS, "", kBytes);
   REQUIRE(fast.wait_done().ok());
   check_increasing_and_terminal(fast.received(), revision_of(last.metadata()));
-  const long growth_kib = rss_kib() - rss_before;
-  MESSAGE("RSS growth while one watcher stalled: " << growth_kib << " KiB");
+  const long growth_kib = memory_in_use_kib() - memory_before;
+  MESSAGE(kMemoryInUse << " growth while one watcher stalled: " << growth_kib << " KiB");
   CHECK(growth_kib < 48 * 1024);
   slow.resume();
   REQUIRE(slow.wait_done().ok());
@@ -260,10 +252,10 @@ TEST_CASE("subscribe: many subscribe/cancel cycles leave no channel behind and m
     }
   };
   cycle(500);  // warm-up: allocator pools and gRPC caches reach their steady size
-  const long rss_before = rss_kib();
+  const long memory_before = memory_in_use_kib();
   cycle(3000);
   CHECK(eventually([&] { return f.server.server().watched_executions() == 0; }));
-  const long growth_kib = rss_kib() - rss_before;
-  MESSAGE("RSS growth over 3,000 subscribe/cancel cycles: " << growth_kib << " KiB");
+  const long growth_kib = memory_in_use_kib() - memory_before;
+  MESSAGE(kMemoryInUse << " growth over 3,000 subscribe/cancel cycles: " << growth_kib << " KiB");
   CHECK(growth_kib < 8 * 1024);
 }
