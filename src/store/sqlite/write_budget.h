@@ -13,7 +13,7 @@ class WriteBudget {
   /// A zero budget admits every write (only the queue's hard cap sheds).
   explicit WriteBudget(std::chrono::milliseconds budget) : budget_(budget) {}
 
-  /// A batch of `jobs` took the writer `busy` (from BEGIN until its callers were told).
+  /// A batch of `jobs` took the writer `busy` (from taking it off the queue until its callers were told).
   void committed(size_t jobs, std::chrono::steady_clock::duration busy) {
     const double seconds = std::chrono::duration<double>(busy).count();
     if (jobs == 0 || seconds <= 0) return;
