@@ -162,13 +162,13 @@ class Probes {
     while (!stopping_) {
       const auto began = Clock::now();
       grpc::ClientContext health_context;
-      health_context.set_deadline(std::chrono::system_clock::now() + 10s);
+      health_context.set_deadline(std::chrono::system_clock::now() + 30s);
       grpc::health::v1::HealthCheckResponse health;
       if (failures.ok(health_->Check(&health_context, {}, &health), "health Check") &&
           health.status() != grpc::health::v1::HealthCheckResponse::SERVING)
         failures.add("health Check: not SERVING");
       grpc::ClientContext get_context;
-      get_context.set_deadline(std::chrono::system_clock::now() + 10s);
+      get_context.set_deadline(std::chrono::system_clock::now() + 30s);
       exv1::AgentExecutionId id;
       id.set_value(execution_id_);
       Execution execution;
