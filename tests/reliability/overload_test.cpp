@@ -37,9 +37,9 @@ constexpr auto kOverload = 10s;
 constexpr int kOverloadFactor = 5;
 // A shed writer retries after this long (a client's backoff), so that `writers` offer about
 // writers / kBackoff calls a second once most are shed.
-constexpr auto kBackoff = 500ms;
-// Callers give up between these deadlines: many leave while their write is queued (the queue's
-// budget, 500 ms by default, is within the range), many wait long enough to be served.
+constexpr auto kBackoff = 200ms;
+// Callers give up between these deadlines: many leave while their write is queued, many wait long
+// enough to be served.
 constexpr auto kShortestDeadline = 100ms, kLongestDeadline = 1500ms;
 // Large enough that commits, not gRPC, bound the rate: the writer is what overload must find full.
 constexpr size_t kMessageBytes = 16 * 1024;
@@ -196,7 +196,9 @@ TEST_CASE(
     "that left") {
   TempDir dir;
   const std::string db = (dir.path() / "aexd.db").string();
-  AexdProcess aexd(db, "--sync full");
+  // A tenth of the default queue budget: the client shares the server's cores, so it cannot offer
+  // enough to fill a 500 ms queue before gRPC itself is short of CPU.
+  AexdProcess aexd(db, "--sync full --write-queue-budget 50ms");
   const Client api(aexd.new_channel());
   const auto chain = make_chain(api, "Overload");
   const auto probed = must(api.create(make_execution_in_session(chain.session.metadata().id(), "probed")));
@@ -244,12 +246,14 @@ TEST_CASE(
   CHECK(shed > 0);
   CHECK_MESSAGE(probes.failures.empty(), probes.failures.report());
   CHECK(probes.answered() > 0);
-  // Every acknowledged write is stored. What is stored beyond them was committed for callers whose
-  // deadline passed between the commit and their reading its reply (lost in flight, a share that
-  // grows when the machine is short of CPU): a write whose caller left while it was queued, or
-  // whose deadline falls before its batch is expected to commit, is not run.
+  // Every acknowledged write is stored. What is stored beyond them was committed for callers that
+  // gave up after the writer took their write (a write whose caller left while it was queued, or
+  // whose deadline falls before its batch is expected to commit, is not run): each is one of the
+  // calls that ended DEADLINE_EXCEEDED, never a shed one. How many depends on how long replies
+  // wait for CPU, so the share is printed, not bounded; tests/e2e/admission_test.cpp proves the
+  // dropping itself.
   CHECK(committed >= static_cast<int64_t>(acknowledged));
-  CHECK(unacknowledged_commits <= std::max<int64_t>(500, committed / 3));
+  CHECK(unacknowledged_commits <= static_cast<int64_t>(late));
   // ASan's shadow memory and quarantine inflate RSS several times over.
   const long rss_bound_kib = (kSanitizedHeap ? 2048 : 512) * 1024;
   CHECK_MESSAGE(rss_peak < rss_bound_kib, "peak RSS " << mib(rss_peak) << " MiB");
