@@ -86,13 +86,26 @@ grpc::ServerUnaryReactor* admit(Backend& backend, grpc::CallbackServerContext* c
 
 }  // namespace detail
 
+/// Whether the caller of `ctx` will still wait for its write when it commits. Safe on the writer:
+/// IsCancelled may be asked from any thread until the call finishes, and a write completes before
+/// its call finishes.
+inline store::Storage::Wanted caller_waits(grpc::CallbackServerContext* ctx) {
+  return [ctx](std::chrono::system_clock::time_point committed_by) {
+    if (ctx->deadline() <= committed_by)
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passes before the write would commit");
+    if (ctx->IsCancelled())
+      return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled while the write was queued");
+    return grpc::Status::OK;
+  };
+}
+
 /// A command: `work(store::Tx&) -> grpc::Status` runs as a write job; the call finishes once its
-/// batch is durable.
+/// batch is durable, or without the write if the caller left while it was queued.
 template <class Work>
 grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
                                      std::string_view id, Work work) {
   return detail::admit(backend, ctx, method, id,
-                       [&](auto done) { backend.storage.write(std::move(work), std::move(done)); });
+                       [&](auto done) { backend.storage.write(std::move(work), std::move(done), caller_waits(ctx)); });
 }
 
 /// A query: `work(store::Reader&) -> grpc::Status` runs on a reader.

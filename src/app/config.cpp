@@ -213,6 +213,9 @@ const std::vector<Setting>& settings() {
       field("readers", &Options::readers, "reader connections (0: one per core)", at_least(0)),
       field("max-queued-writes", &Options::max_queued_writes,
             "writes waiting for commit before new ones get RESOURCE_EXHAUSTED", at_least(1)),
+      field("write-queue-budget", &Options::write_queue_budget,
+            "a write that would wait longer than this for its commit, at the recent commit rate, gets "
+            "RESOURCE_EXHAUSTED (0: only --max-queued-writes sheds)"),
       field("max-in-flight", &Options::max_in_flight, "unary calls in progress before new ones get RESOURCE_EXHAUSTED",
             at_least(1)),
       field("cache-mb", &Options::cache_mb, "MiB of encoded executions kept in memory for get and subscribe (0: none)"),

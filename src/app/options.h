@@ -17,6 +17,8 @@ struct Options {
   store::Sync sync = store::Sync::normal;
   int readers = 0;  // 0: one per core
   size_t max_queued_writes = 10000;
+  // A write that would wait longer than this for its commit (at the recent commit rate) is shed; 0: never.
+  std::chrono::milliseconds write_queue_budget{500};
   size_t max_in_flight = 20000;
   size_t cache_mb = 64;     // encoded executions kept in memory for get and subscribe; 0: none
   int max_message_mb = 16;  // largest request accepted, and so the largest reply or subscribe message

@@ -25,7 +25,9 @@ int readers_of(const Options& options) {
 
 Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
                                                      model::CommitListener& listener, store::CommitStats* stats) {
-  store::sqlite::Settings settings{options.db, options.sync, readers_of(options), {options.max_queued_writes}, stats};
+  const store::sqlite::WriteStrand::Limits limits{.max_queued = options.max_queued_writes,
+                                                  .queue_budget = options.write_queue_budget};
+  store::sqlite::Settings settings{options.db, options.sync, readers_of(options), limits, stats};
   return store::sqlite::SqliteStorage::open(settings, std::move(executor), listener);
 }
 
@@ -69,7 +71,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   }
   auto credentials = auth::server_credentials({s.options_.tls_cert, s.options_.tls_key, s.options_.tls_client_ca});
   if (!credentials.ok()) return credentials.status();
-  auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_, s.metrics_ ? &s.metrics_->commits() : nullptr);
+  if (s.metrics_) s.batch_stats_.metrics = &s.metrics_->commits();
+  auto storage = open(s.options_, s.pool_.get_executor(), s.fanout_, &s.batch_stats_);
   if (!storage.ok()) return storage.status();
   s.storage_ = std::move(*storage);
   s.leases_ = std::make_unique<pipeline::StoredLeases>(*s.storage_);
@@ -168,7 +171,9 @@ void Server::shutdown() {
   // (a health Watch, a call past the grace) is cancelled. Either way every call has finished when
   // Shutdown returns: a unary call's write finishes it once committed.
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
-  // Queued writes still commit: the pool runs until its work (including drains) is done.
+  // Queued writes still commit: the pool runs until its work (including drains) is done; a trim
+  // waiting for quiet would only hold it up.
+  quiet_trim_.stop();
   pool_.join();
   // Nothing runs any more: close the database.
   backend_.reset();

@@ -25,6 +25,7 @@
 #include "pipeline/dispatch.h"
 #include "pipeline/retention.h"
 #include "retention/retention_clock.h"
+#include "runtime/quiet_trim.h"
 #include "store/storage.h"
 #include "watch/commit_publisher.h"
 #include "watch/execution_cache.h"
@@ -68,6 +69,10 @@ class Server {
   void shutdown();
 
  private:
+  // How long writes must have stopped before the heap's free memory is handed back: longer than
+  // the pauses within a burst, short enough that an idle server soon shrinks.
+  static constexpr std::chrono::seconds kQuietBeforeTrim{1};
+
   explicit Server(Options options);
   /// The health service's answer for the server ("") and each of its services.
   void set_serving(bool serving);
@@ -90,6 +95,17 @@ class Server {
     std::vector<model::CommitListener*> listeners;
   } fanout_{{&publisher_, &dispatcher_, &retention_, &lifecycle_log_}};
   std::unique_ptr<obs::Metrics> metrics_;  // null without --metrics-listen
+  QuietTrim quiet_trim_{pool_.get_executor(), kQuietBeforeTrim};
+  /// Each committed batch is a figure for the metrics (if any) and activity that defers the trim.
+  struct BatchStats final : store::CommitStats {
+    explicit BatchStats(QuietTrim& trim) : trim(trim) {}
+    void batch_committed(size_t jobs, std::chrono::steady_clock::duration elapsed) override {
+      if (metrics) metrics->batch_committed(jobs, elapsed);
+      trim.activity();
+    }
+    QuietTrim& trim;
+    store::CommitStats* metrics = nullptr;
+  } batch_stats_{quiet_trim_};
   std::unique_ptr<store::Storage> storage_;
   std::unique_ptr<pipeline::StoredLeases> leases_;       // the dispatcher's writes, on storage_
   std::unique_ptr<pipeline::StoredRetention> retained_;  // the retention clock's writes, on storage_

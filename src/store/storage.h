@@ -141,13 +141,20 @@ class Storage {
   using Read = std::function<grpc::Status(Reader&)>;
   /// The job's (or read's) outcome: its own status, or why its batch did not commit.
   using Done = std::function<void(const grpc::Status&)>;
+  /// Whether the job's caller will still wait for it when its batch is expected to have committed
+  /// (`committed_by`): OK, or why not (CANCELLED, DEADLINE_EXCEEDED). Asked on the writer when the
+  /// job is taken into a batch; must not block.
+  using Wanted = std::function<grpc::Status(std::chrono::system_clock::time_point committed_by)>;
 
   virtual ~Storage() = default;
 
   /// Thread-safe; never runs `job` on the caller's thread. `done` runs once the job's batch is
-  /// durable and the commit listener has seen it, or at once with RESOURCE_EXHAUSTED when too
-  /// many writes are queued.
-  virtual void write(Job job, Done done) = 0;
+  /// durable and the commit listener has seen it; or at once with RESOURCE_EXHAUSTED when the
+  /// queue ahead of it is too long; or without running `job` with what `wanted` answered when its
+  /// caller has left, or will have before its batch commits (an empty `wanted`: always wanted).
+  virtual void write(Job job, Done done, Wanted wanted) = 0;
+  /// A write that nobody can abandon (the server's own: dispatch, retention).
+  void write(Job job, Done done) { write(std::move(job), std::move(done), {}); }
   /// Thread-safe; runs `read` on a reader connection off the caller's thread, then `done`.
   virtual void read(Read read, Done done) = 0;
   /// Writes waiting for their batch right now.

@@ -83,6 +83,33 @@ TEST_CASE("a full write queue answers RESOURCE_EXHAUSTED at once with retry-afte
   CHECK(stub->create(&again, request, &out).ok());
 }
 
+TEST_CASE("a create whose caller cancelled or whose deadline passed while it was queued is not stored") {
+  StrandGate gate;
+  TestServer server({}, gate.storage());
+  const std::string agent_id = create_agent(server);
+  auto stub = server.executions();
+  const Execution request = make_execution_for_agent(agent_id);
+
+  AsyncCreate held, cancelled, expired;
+  start_create(*stub, request, held);
+  gate.entered.get_future().wait();  // the writer is now held inside the first execution insert
+  start_create(*stub, request, cancelled);
+  expired.ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  start_create(*stub, request, expired);
+  REQUIRE(eventually([&] { return server.server().queued_writes() == 2; }));
+  cancelled.ctx.TryCancel();
+  CHECK(cancelled.done.get_future().get().error_code() == grpc::StatusCode::CANCELLED);
+  CHECK(expired.done.get_future().get().error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  // A later call on the same connection is read after the cancel was: the server knows both callers left.
+  CHECK(Client(server.channel()).get<Agent>(agent_id).ok());
+
+  gate.release.set_value();
+  CHECK(held.done.get_future().get().ok());
+  // Writes commit in order: once a later create is acknowledged, the two left behind were handled.
+  CHECK(Client(server.channel()).create(request).ok());
+  CHECK(count_rows(server.db_path(), "executions") == 2);
+}
+
 TEST_CASE("more calls in flight than allowed are refused with RESOURCE_EXHAUSTED, not queued") {
   StrandGate gate;
   Options options;

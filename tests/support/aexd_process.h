@@ -9,6 +9,7 @@
 #include <grpcpp/create_channel.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -57,6 +58,15 @@ class AexdProcess {
   AexdProcess& operator=(const AexdProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return child_->pid(); }
+  /// Its resident memory (VmRSS) in KiB.
+  long rss_kib() const {
+    std::ifstream status("/proc/" + std::to_string(pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    return 0;
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   /// A plaintext channel of its own (not shared with other channels to the same address).

@@ -27,13 +27,14 @@ class FaultyStorage final : public store::Storage {
     };
   }
 
-  void write(Job job, Done done) override {
+  using store::Storage::write;
+  void write(Job job, Done done, Wanted wanted) override {
     real_->write(
         [this, job = std::move(job)](store::Tx& tx) {
           Tx faulty(tx, after_insert_);
           return job(faulty);
         },
-        std::move(done));
+        std::move(done), std::move(wanted));
   }
   void read(Read read, Done done) override { real_->read(std::move(read), std::move(done)); }
   size_t queued_writes() const override { return real_->queued_writes(); }

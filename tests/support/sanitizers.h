@@ -28,7 +28,7 @@ inline constexpr bool kSanitizedHeap = false;
 #endif
 
 /// What memory_in_use_kib() measures, for test messages.
-inline const std::string kMemoryInUse = kSanitizedHeap ? "live heap" : "RSS";
+inline constexpr const char* kMemoryInUse = kSanitizedHeap ? "live heap" : "RSS";
 
 /// The memory the process holds, in KiB: its RSS; under a sanitizer, the heap bytes allocated and not yet
 /// freed, because there RSS also counts shadow memory and ASan's quarantine of freed blocks (256 MiB).

@@ -32,7 +32,10 @@ class SqliteStorage final : public Storage {
   static Result<std::unique_ptr<Storage>> open(const Settings& settings, boost::asio::any_io_executor executor,
                                                model::CommitListener& listener);
 
-  void write(Job job, Done done) override { writes_.submit(std::move(job), std::move(done)); }
+  using Storage::write;
+  void write(Job job, Done done, Wanted wanted) override {
+    writes_.submit(std::move(job), std::move(done), std::move(wanted));
+  }
   void read(Read read, Done done) override { reads_.read(std::move(read), std::move(done)); }
   size_t queued_writes() const override { return writes_.queued(); }
 

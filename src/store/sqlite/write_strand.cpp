@@ -25,7 +25,8 @@ WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<
       checkpointer_(std::move(checkpointer)),
       limits_(limits),
       listener_(listener),
-      stats_(stats) {
+      stats_(stats),
+      budget_(limits.queue_budget) {
   sqlite3_wal_autocheckpoint(db_->handle(), 0);
   sqlite3_wal_hook(
       db_->handle(),
@@ -45,14 +46,14 @@ void WriteStrand::checkpoint_if_due() {
   });
 }
 
-void WriteStrand::submit(Job job, Done done) {
+void WriteStrand::submit(Job job, Done done, Wanted wanted) {
   std::unique_lock lock(mutex_);
-  if (queue_.size() >= limits_.max_queued) {
+  if (queue_.size() >= limits_.max_queued || !budget_.admits(queue_.size())) {
     lock.unlock();
     done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "write queue is full; retry later"));
     return;
   }
-  queue_.push_back({std::move(job), std::move(done)});
+  queue_.push_back({std::move(job), std::move(done), std::move(wanted)});
   if (std::exchange(draining_, true)) return;
   lock.unlock();
   boost::asio::post(strand_, [this] { drain(); });
@@ -63,21 +64,41 @@ size_t WriteStrand::queued() const {
   return queue_.size();
 }
 
-void WriteStrand::drain() {
-  std::vector<Pending> batch;
+std::vector<WriteStrand::Pending> WriteStrand::take_batch() {
+  std::vector<Pending> taken;
+  auto committed_by = std::chrono::system_clock::now();
   {
     std::lock_guard lock(mutex_);
     const size_t n = std::min(queue_.size(), limits_.max_batch);
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+    taken.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
     queue_.erase(queue_.begin(), queue_.begin() + n);
+    if (const double rate = budget_.jobs_per_second(); rate > 0)
+      committed_by += std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(n) / rate));
   }
+  // Nobody waits for the write of a caller that left, or will have when it commits: making it
+  // would only delay those who do.
+  std::vector<Pending> batch;
+  batch.reserve(taken.size());
+  for (auto& pending : taken) {
+    if (auto gone = pending.wanted ? pending.wanted(committed_by) : grpc::Status::OK; !gone.ok()) {
+      pending.done(gone);
+    } else {
+      batch.push_back(std::move(pending));
+    }
+  }
+  return batch;
+}
 
+void WriteStrand::drain() {
+  const auto began = std::chrono::steady_clock::now();
+  std::vector<Pending> batch = take_batch();
+  const auto began_commit = std::chrono::steady_clock::now();
   std::vector<grpc::Status> results(batch.size());
   std::vector<model::ExecutionChange> changes;
   Operations tx(*db_, &changes);
-  const auto began = std::chrono::steady_clock::now();
   grpc::Status lost;  // why the batch did not commit, as its jobs that had succeeded are told
-  try {
+  if (!batch.empty()) try {
     db_->query("BEGIN IMMEDIATE").run();
     for (size_t i = 0; i < batch.size() && lost.ok(); ++i) {
       const size_t changes_before = changes.size();
@@ -102,8 +123,8 @@ void WriteStrand::drain() {
   } catch (const std::exception& e) {
     lost = status_of(e, "not committed");
   }
-  const bool committed = lost.ok();
-  if (!committed) {
+  const bool committed = lost.ok() && !batch.empty();
+  if (!lost.ok()) {
     if (!sqlite3_get_autocommit(db_->handle())) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     // A job that failed on its own keeps its status; the others learn their writes were lost.
     for (auto& result : results)
@@ -111,12 +132,13 @@ void WriteStrand::drain() {
     changes.clear();
   }
 
-  if (committed && stats_) stats_->batch_committed(batch.size(), std::chrono::steady_clock::now() - began);
+  if (committed && stats_) stats_->batch_committed(batch.size(), std::chrono::steady_clock::now() - began_commit);
   checkpoint_if_due();
   if (!changes.empty()) listener_.committed(changes);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
 
   std::lock_guard lock(mutex_);
+  if (committed) budget_.committed(batch.size(), std::chrono::steady_clock::now() - began);
   if (queue_.empty()) {
     draining_ = false;
   } else {

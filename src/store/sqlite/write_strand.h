@@ -1,7 +1,9 @@
 // WriteStrand owns the single SQLite writer connection. Writes queue up and are drained in
 // batches, one transaction per batch (group commit); each call completes only after its batch
 // is durable. Every job runs inside its own savepoint, so one failing job leaves no trace and
-// does not disturb the others in its batch. submit() is thread-safe; jobs run on the strand.
+// does not disturb the others in its batch. A job whose caller left while it was queued is not run;
+// a write that would wait longer than the queue's budget is refused at once. submit() is
+// thread-safe; jobs run on the strand.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -9,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -18,6 +21,7 @@
 
 #include "model/commit_listener.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/write_budget.h"
 #include "store/storage.h"
 
 namespace aexd::store::sqlite {
@@ -28,10 +32,15 @@ class WriteStrand {
   using Job = Storage::Job;
   /// Runs after the batch committed (or failed), on the write strand.
   using Done = Storage::Done;
+  /// Asked on the strand when the job is taken into a batch.
+  using Wanted = Storage::Wanted;
 
   struct Limits {
     size_t max_queued = 10000;  // beyond this, submit answers RESOURCE_EXHAUSTED at once
     size_t max_batch = 512;     // jobs per transaction
+    // Beyond the writes the strand commits in this long (at its recent rate), submit answers
+    // RESOURCE_EXHAUSTED at once; 0: only max_queued sheds.
+    std::chrono::milliseconds queue_budget{0};
   };
 
   /// `checkpointer` is a second connection to the same database: WAL checkpoints run on it,
@@ -41,8 +50,9 @@ class WriteStrand {
               std::unique_ptr<Connection> checkpointer, Limits limits, model::CommitListener& listener,
               CommitStats* stats = nullptr);
 
-  /// Thread-safe. Queues `job`; `done` gets its status once the job's batch is durable.
-  void submit(Job job, Done done);
+  /// Thread-safe. Queues `job`; `done` gets its status once the job's batch is durable, or what
+  /// `wanted` answered if that was not OK when the job's turn came (the job is then not run).
+  void submit(Job job, Done done, Wanted wanted = {});
 
   /// Jobs waiting for the strand right now.
   size_t queued() const;
@@ -51,8 +61,10 @@ class WriteStrand {
   struct Pending {
     Job job;
     Done done;
+    Wanted wanted;
   };
   void drain();
+  std::vector<Pending> take_batch();
   void checkpoint_if_due();
 
   boost::asio::any_io_executor executor_;
@@ -68,6 +80,7 @@ class WriteStrand {
   mutable std::mutex mutex_;
   std::vector<Pending> queue_;
   bool draining_ = false;  // a drain is posted or running; guarded by mutex_
+  WriteBudget budget_;     // guarded by mutex_
 };
 
 }  // namespace aexd::store::sqlite

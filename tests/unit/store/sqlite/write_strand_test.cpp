@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -438,4 +439,55 @@ TEST_CASE_FIXTURE(StrandFixture,
   REQUIRE(outcomes.wait_for(5));
   CHECK(outcomes.code("big again") == grpc::StatusCode::OK);
   CHECK(stored_rows() == acknowledged + 1);
+}
+
+TEST_CASE_FIXTURE(StrandFixture, "a job whose caller left while it was queued is not run and is told why") {
+  start();
+  block_strand();
+  std::atomic<bool> cancelled{false}, expired{false}, ran_unwanted{false};
+  auto unwanted_job = [&ran_unwanted](store::Tx&) {
+    ran_unwanted = true;
+    return grpc::Status::OK;
+  };
+  writer->submit(unwanted_job, outcomes.record("cancelled"), [&cancelled](auto) {
+    return cancelled ? grpc::Status(grpc::StatusCode::CANCELLED, "gone") : grpc::Status::OK;
+  });
+  writer->submit(unwanted_job, outcomes.record("expired"), [&expired](auto) {
+    return expired ? grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late") : grpc::Status::OK;
+  });
+  writer->submit(insert_job("aex-wanted"), outcomes.record("wanted"), [](auto) { return grpc::Status::OK; });
+  // The callers leave after submitting, while their jobs wait behind the blocker.
+  cancelled = true;
+  expired = true;
+  release.set_value();
+  REQUIRE(outcomes.wait_for(4));
+  CHECK(outcomes.code("cancelled") == grpc::StatusCode::CANCELLED);
+  CHECK(outcomes.code("expired") == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(outcomes.code("wanted") == grpc::StatusCode::OK);
+  CHECK_FALSE(ran_unwanted);
+  CHECK(stored_rows() == 1);
+}
+
+TEST_CASE_FIXTURE(StrandFixture,
+                  "with a queue budget, writes beyond what the strand commits in that time are refused") {
+  // 1 ms at any rate a single SQLite writer reaches (well under 100,000 jobs/s) is under 100 jobs.
+  start({.max_queued = 100'000, .max_batch = 512, .queue_budget = 1ms});
+  writer->submit(insert_job("aex-first"), outcomes.record("first"));  // teaches the strand its rate
+  REQUIRE(outcomes.wait_for(1));
+  block_strand();
+  constexpr int kSubmitted = 2000;
+  for (int i = 0; i < kSubmitted; ++i)
+    writer->submit(insert_job("aex-" + std::to_string(i)), outcomes.record(std::to_string(i)));
+  const size_t admitted = writer->queued();
+  CHECK(admitted < 100);
+  release.set_value();
+  REQUIRE(outcomes.wait_for(kSubmitted + 2));
+  int refused = 0;
+  for (int i = 0; i < kSubmitted; ++i) {
+    const auto code = outcomes.code(std::to_string(i));
+    CHECK((code == grpc::StatusCode::OK || code == grpc::StatusCode::RESOURCE_EXHAUSTED));
+    refused += code == grpc::StatusCode::RESOURCE_EXHAUSTED;
+  }
+  CHECK(static_cast<size_t>(kSubmitted - refused) == admitted);
+  CHECK(stored_rows() == static_cast<int64_t>(admitted) + 1);
 }
