@@ -4,6 +4,9 @@
 
 #include <absl/synchronization/mutex.h>
 #include <malloc.h>
+#include <sys/resource.h>
+
+#include <utility>
 
 namespace aexd {
 
@@ -20,6 +23,17 @@ inline void tune_process() {
   // copied several times per push) would be a fresh mmap, faulted in page by page and unmapped
   // after. Serve buffers up to 32 MiB from the heap, where they are reused.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
+/// Raises the soft limit on open descriptors to the hard one: every connection is one. The limits
+/// before the change (soft, hard); the soft one stays if raising fails.
+inline std::pair<rlim_t, rlim_t> raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return {0, 0};
+  const auto before = std::pair{limit.rlim_cur, limit.rlim_max};
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  return before;
 }
 
 }  // namespace aexd

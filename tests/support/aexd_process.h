@@ -9,6 +9,8 @@
 #include <grpcpp/create_channel.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -24,9 +26,12 @@ class AexdProcess {
   using Seconds = std::chrono::seconds;
 
   /// `aexd --listen LISTEN --db DB ARGS`, run with exec so that signals reach aexd itself and not a
-  /// shell. Returns once aexd logged that it serves (text `port=N` or JSON `"port":N`).
-  explicit AexdProcess(const std::string& db, const std::string& args = "", const std::string& listen = "127.0.0.1:0")
-      : child_(spawn_child("exec " AEXD_PATH " --listen " + listen + " --db " + shell_quoted(db) + " " + args)) {
+  /// shell; `shell_first` runs in that shell before (`ulimit -n 256; `). Returns once aexd logged
+  /// that it serves (text `port=N` or JSON `"port":N`).
+  explicit AexdProcess(const std::string& db, const std::string& args = "", const std::string& listen = "127.0.0.1:0",
+                       const std::string& shell_first = "")
+      : child_(spawn_child(shell_first + "exec " AEXD_PATH " --listen " + listen + " --db " + shell_quoted(db) + " " +
+                           args)) {
     // `port=` and `"port":` but not `metrics_port`.
     static const std::regex kPort(R"((?:\s|")port"?[=:]([0-9]+))");
     std::smatch m;
@@ -51,6 +56,20 @@ class AexdProcess {
   AexdProcess& operator=(const AexdProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return child_->pid(); }
+  /// Its resident memory (VmRSS) in KiB.
+  long rss_kib() const {
+    std::ifstream status("/proc/" + std::to_string(pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    return 0;
+  }
+  /// Its open file descriptors.
+  long open_descriptors() const {
+    const std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid()) + "/fd");
+    return std::distance(begin(fds), end(fds));
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   /// A plaintext channel of its own (not shared with other channels to the same address).
