@@ -256,7 +256,7 @@ const std::vector<Setting>& settings() {
       field("idle-timeout", &Options::idle_timeout,
             "close a client connection that has had no call for this long (0: never)"),
       field("keepalive-time", &Options::keepalive_time,
-            "ping a client connection quiet for this long, to notice a peer that is gone (0: never)"),
+            "ping a client connection with calls open this often, to notice a peer that is gone (0: never)"),
       field("keepalive-timeout", &Options::keepalive_timeout, "close a connection whose ping is unanswered this long"),
       field("min-client-ping-interval", &Options::min_client_ping_interval,
             "a client pinging more often than this while no data flows is sent GOAWAY (too_many_pings)"),

@@ -55,11 +55,12 @@ bool check(const MutateSocketInfo* info, grpc_socket_mutator* mutator) {
   return true;
 }
 
+/// Two servers' mutators are never the same.
+int compare(grpc_socket_mutator* a, grpc_socket_mutator* b) { return (a > b) - (a < b); }
+
 constexpr MutatorVtable kVtable{
     [](int, grpc_socket_mutator*) { return true; },  // unused: gRPC prefers mutate_fd_2
-    [](grpc_socket_mutator* a, grpc_socket_mutator* b) { return a < b   ? -1
-                                                                : a > b ? 1
-                                                                        : 0; },
+    compare,
     [](grpc_socket_mutator* mutator) { delete reinterpret_cast<Mutator*>(mutator); },
     check,
 };

@@ -35,8 +35,7 @@ int descriptor_limit() {
   return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, INT_MAX));
 }
 
-/// Descriptors no connection may take: SQLite's, the metrics server's, the log's and gRPC's own,
-/// and the connections accepted in one burst before gRPC closes the refused ones.
+/// Descriptors no connection may take: SQLite's, the metrics server's, the log's and gRPC's own.
 int descriptor_reserve(int limit) { return std::max(32, limit / 8); }
 
 int milliseconds_or_never(std::chrono::milliseconds d) {
@@ -152,8 +151,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   builder.SetMaxSendMessageSize(-1);
   // Without this a second aexd could silently share the port instead of failing to start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // A connection without calls is closed (its client reconnects when it needs to); a quiet one is
-  // pinged, so that a peer that is gone is noticed; a client pinging too often gets GOAWAY. No
+  // A connection without calls is closed (its client reconnects when it needs to); one with calls
+  // is pinged, so that a peer that is gone is noticed; a client pinging too often gets GOAWAY. No
   // maximum age: a subscribe stream lasts as long as its execution, a single process has no
   // balancer to spread reconnections over, and closing idle connections already reclaims
   // abandoned ones.

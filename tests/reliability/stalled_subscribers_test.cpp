@@ -1,6 +1,7 @@
 // 2,000 subscribe streams that never read, on executions that keep changing, held by two client
 // processes that are SIGKILLed mid-stream: aexd's memory stays bounded while they exist, and its
-// memory and descriptors return to their baseline once they are gone.
+// memory and descriptors return to their baseline once they are gone. And a client process that
+// stops answering altogether (SIGSTOP) loses its connections to keepalive.
 #include <signal.h>
 
 #include <atomic>
@@ -127,4 +128,22 @@ TEST_CASE(
   CHECK(eventually([&] { return aexd.rss_kib() - baseline_rss < kLeftoverKib; }, 30s));
   CHECK(must(api.get<Execution>(ids.front())).status().phase() == exv1::EXECUTION_IN_PROGRESS);
   CHECK_MESSAGE(pusher.failures().empty(), pusher.failures().report());
+}
+
+TEST_CASE(
+    "a client that stops answering (SIGSTOP) with streams open loses its connections after the keepalive "
+    "timeout") {
+  TempDir dir;
+  AexdProcess aexd((dir.path() / "aexd.db").string(), "--readers 2 --keepalive-time 1s --keepalive-timeout 1s");
+  Client api(aexd.new_channel());
+  const auto agent_id = must(api.create(make_agent())).metadata().id();
+  const std::vector<std::string> ids{must(api.create(make_execution_for_agent(agent_id))).metadata().id()};
+  const long baseline_fds = aexd.open_descriptors();
+
+  auto stopped = stalled_client(aexd, ids);
+  REQUIRE(aexd.open_descriptors() >= baseline_fds + kConnectionsPerClient);
+  REQUIRE(kill(stopped->pid(), SIGSTOP) == 0);
+  // Its sockets stay open (the process lives); only unanswered pings can free aexd's side.
+  CHECK(eventually([&] { return aexd.open_descriptors() <= baseline_fds; }, 30s));
+  kill_now(stopped);
 }
