@@ -112,7 +112,8 @@ TEST_CASE(
   const long filled_rss = aexd.rss_kib();
   pusher.wait_rounds(40);
   const long later_rss = aexd.rss_kib();
-  CHECK(aexd.open_descriptors() >= baseline_fds + 2 * kConnectionsPerClient);
+  const long stalled_fds = aexd.open_descriptors();
+  CHECK(stalled_fds >= baseline_fds + 2 * kConnectionsPerClient);
 
   kill_now(first);  // mid-stream, while executions keep changing
   pusher.wait_rounds(20);
@@ -121,7 +122,8 @@ TEST_CASE(
 
   MESSAGE("aexd RSS KiB: baseline " << baseline_rss << ", streams stalled " << filled_rss << " then " << later_rss
                                     << ", after the clients died " << aexd.rss_kib() << "; descriptors: baseline "
-                                    << baseline_fds << ", after " << aexd.open_descriptors());
+                                    << baseline_fds << ", streams stalled " << stalled_fds << ", after "
+                                    << aexd.open_descriptors());
   CHECK(later_rss - filled_rss < kGrowthKib / 4);  // a plateau: stalled streams do not accumulate
   CHECK(later_rss - baseline_rss < kGrowthKib);
   CHECK(eventually([&] { return aexd.open_descriptors() <= baseline_fds; }, 30s));
