@@ -6,8 +6,6 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
-#include <utility>
-
 namespace aexd {
 
 inline void tune_process() {
@@ -25,15 +23,17 @@ inline void tune_process() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
 
-/// Raises the soft limit on open descriptors to the hard one: every connection is one. The limits
-/// before the change (soft, hard); the soft one stays if raising fails.
-inline std::pair<rlim_t, rlim_t> raise_descriptor_limit() {
+/// Raises the soft limit on open descriptors to the hard one: every connection is one.
+struct DescriptorLimits {
+  rlim_t soft_was = 0, soft = 0, hard = 0;
+};
+inline DescriptorLimits raise_descriptor_limit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return {0, 0};
-  const auto before = std::pair{limit.rlim_cur, limit.rlim_max};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+  const rlim_t was = limit.rlim_cur;
   limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
-  return before;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = was;
+  return {was, limit.rlim_cur, limit.rlim_max};
 }
 
 }  // namespace aexd
