@@ -256,6 +256,13 @@ const std::vector<Setting>& settings() {
             Choices<obs::LogFormat>{{{"text", obs::LogFormat::text}, {"json", obs::LogFormat::json}}}),
       field("shutdown-grace", &Options::shutdown_grace,
             "on SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled"),
+      field("idle-timeout", &Options::idle_timeout,
+            "close a client connection that has had no call for this long (0: never)"),
+      field("keepalive-time", &Options::keepalive_time,
+            "ping a client connection with calls open this often, to notice a peer that is gone (0: never)"),
+      field("keepalive-timeout", &Options::keepalive_timeout, "close a connection whose ping is unanswered this long"),
+      field("min-client-ping-interval", &Options::min_client_ping_interval,
+            "a client pinging more often than this while no data flows is sent GOAWAY (too_many_pings)"),
   };
   return all;
 }

@@ -21,6 +21,11 @@ int main(int argc, char** argv) {
   const aexd::Options& options = config.options;
   using aexd::obs::LogLevel;
   aexd::obs::configure_logging(options.log_level, options.log_format);
+  const auto descriptors = aexd::raise_descriptor_limit();
+  aexd::obs::log(LogLevel::info, "descriptor limit, soft raised to hard",
+                 {{"soft_was", std::to_string(descriptors.soft_was), true},
+                  {"soft", std::to_string(descriptors.soft), true},
+                  {"hard", std::to_string(descriptors.hard), true}});
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;

@@ -38,6 +38,10 @@ struct Options {
   obs::LogLevel log_level = obs::LogLevel::info;
   obs::LogFormat log_format = obs::LogFormat::text;
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);  // in-flight calls' time to finish at shutdown
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);    // a connection without calls is closed; 0: never
+  std::chrono::milliseconds keepalive_time = std::chrono::minutes(1);  // a connection with calls is pinged; 0: never
+  std::chrono::milliseconds keepalive_timeout = std::chrono::seconds(20);         // an unanswered ping closes it
+  std::chrono::milliseconds min_client_ping_interval = std::chrono::seconds(10);  // more frequent: GOAWAY
 
   bool operator==(const Options&) const = default;
 };

@@ -4,8 +4,15 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
 
+#include <sys/resource.h>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <thread>
+#include <utility>
 
 #include "api/noop_service.h"
 #include "api/reflection_v1.h"
@@ -19,6 +26,20 @@ namespace {
 
 int readers_of(const Options& options) {
   return options.readers > 0 ? options.readers : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+/// The soft limit on open descriptors (main raises it to the hard one first).
+int descriptor_limit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, INT_MAX));
+}
+
+/// Descriptors no connection may take: SQLite's, the metrics server's, the log's and gRPC's own.
+int descriptor_reserve(int limit) { return std::max(32, limit / 8); }
+
+int milliseconds_or_never(std::chrono::milliseconds d) {
+  return d.count() == 0 ? INT_MAX : static_cast<int>(std::min<int64_t>(d.count(), INT_MAX));
 }
 
 }  // namespace
@@ -39,6 +60,8 @@ Server::Server(Options options)
       dispatcher_({options_.lease, options_.max_attempts, options_.stall_timeout, options_.dispatch_window},
                   pool_.get_executor()),
       retention_({options_.retain_terminal}, pool_.get_executor()),
+      guard_(descriptor_limit(), descriptor_reserve(descriptor_limit()),
+             [this] { boost::asio::post(pool_, [this] { connections_changed(); }); }),
       admission_(options_.max_in_flight) {
   if (options_.metrics_listen.empty()) return;
   // Read when scraped, never on the hot path; serve() starts scrapes only once all of this exists.
@@ -55,6 +78,8 @@ Server::Server(Options options)
        [this] { return static_cast<double>(storage_->queued_writes()); }},
       {"aexd_watched_executions", "Executions with at least one open subscribe stream",
        [this] { return static_cast<double>(hub_.channels()); }},
+      {"aexd_refused_connections_total", "Connections closed at once because file descriptors ran short",
+       [this] { return static_cast<double>(guard_.refused()); }, true},
       {"aexd_db_size_bytes", "Size of the database file", [db] { return obs::file_bytes(db); }},
       {"aexd_db_wal_size_bytes", "Size of the database's write-ahead log",
        [db] { return obs::file_bytes(db + "-wal"); }},
@@ -129,6 +154,22 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   builder.SetMaxSendMessageSize(-1);
   // Without this a second aexd could silently share the port instead of failing to start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A connection without calls is closed (its client reconnects when it needs to); one with calls
+  // is pinged, so that a peer that is gone is noticed; a client pinging too often gets GOAWAY. No
+  // maximum age: a subscribe stream lasts as long as its execution, a single process has no
+  // balancer to spread reconnections over, and closing idle connections already reclaims
+  // abandoned ones.
+  const Options& o = s.options_;
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, milliseconds_or_never(o.idle_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds_or_never(o.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, milliseconds_or_never(o.keepalive_timeout));
+  // By default gRPC sends no more than two pings without data: a quiet subscribe stream's peer
+  // would be checked twice, then never again.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             milliseconds_or_never(o.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.SetOption(s.guard_.option());
   builder.AddListeningPort(s.options_.listen, *credentials, &s.port_);
   for (auto& service : s.services_) builder.RegisterService(service.get());
   s.grpc_ = builder.BuildAndStart();
@@ -138,7 +179,11 @@ Result<std::unique_ptr<Server>> Server::start(Options options, const OpenStorage
   // Start-up (database, migrations, the dispatcher's read of live executions) is done before the
   // port is bound, so nothing answers until the server is ready: the health service's "" starts out
   // SERVING, and each of our services gets SERVING here. shutdown() turns them all NOT_SERVING first.
-  s.set_serving(true);
+  {
+    std::lock_guard lock(s.health_mutex_);
+    s.health_live_ = true;
+  }
+  s.connections_changed();
   if (s.metrics_)
     if (auto served = s.metrics_->serve(s.options_.metrics_listen); !served.ok()) return served;
   return server;
@@ -151,6 +196,33 @@ void Server::set_serving(bool serving) {
   for (const auto& name : service_names_) health->SetServingStatus(name, serving);
 }
 
+void Server::connections_changed() {
+  using obs::LogLevel;
+  std::lock_guard lock(health_mutex_);
+  if (!health_live_) return;
+  const bool accepting = guard_.accepting();
+  set_serving(accepting);
+  if (accepting) {
+    recheck_.cancel();
+    if (std::exchange(short_of_descriptors_, false))
+      obs::log(LogLevel::info, "descriptors free again: accepting connections",
+               {{"refused_total", std::to_string(guard_.refused()), true}});
+    return;
+  }
+  short_of_descriptors_ = true;
+  if (const auto now = std::chrono::steady_clock::now(); now - last_shortage_log_ >= std::chrono::seconds(10)) {
+    last_shortage_log_ = now;
+    obs::log(LogLevel::warn, "descriptors short: refusing new connections, health NOT_SERVING",
+             {{"limit", std::to_string(descriptor_limit()), true},
+              {"refused_total", std::to_string(guard_.refused()), true}});
+  }
+  // A client that finds health NOT_SERVING may never connect to prove there is room again.
+  recheck_.expires_after(std::chrono::seconds(1));
+  recheck_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !guard_.recheck()) connections_changed();
+  });
+}
+
 Server::~Server() { shutdown(); }
 
 Result<size_t> Server::reload() {
@@ -161,7 +233,13 @@ Result<size_t> Server::reload() {
 void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  if (grpc_) set_serving(false);   // first, so that balancers and probes stop sending work here
+  {
+    std::lock_guard lock(health_mutex_);
+    health_live_ = false;
+    recheck_.cancel();
+    if (grpc_) set_serving(false);  // first, so that balancers and probes stop sending work here
+  }
+  guard_.stop();
   if (metrics_) metrics_->stop();  // scrapes read what the rest of shutdown takes down
   admission_.close();              // a new unary call: UNAVAILABLE
   dispatcher_.shutdown();          // claim streams end UNAVAILABLE

@@ -4,16 +4,19 @@
 
 #include <grpcpp/server.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "api/backend.h"
 #include "api/read_through.h"
+#include "app/connection_guard.h"
 #include "app/options.h"
 #include "auth/token_authorizer.h"
 #include "dispatch/dispatcher.h"
@@ -76,6 +79,9 @@ class Server {
   explicit Server(Options options);
   /// The health service's answer for the server ("") and each of its services.
   void set_serving(bool serving);
+  /// On the pool, after guard_ started or stopped refusing connections: health follows it, and
+  /// during a shortage a timer looks for freed descriptors.
+  void connections_changed();
 
   Options options_;
   int port_ = 0;
@@ -86,6 +92,12 @@ class Server {
   dispatch::Dispatcher dispatcher_;
   retention::RetentionClock retention_;
   obs::LifecycleLog lifecycle_log_;
+  ConnectionGuard guard_;
+  std::mutex health_mutex_;   // guards the health answers and the four below
+  bool health_live_ = false;  // from start's SERVING until shutdown's NOT_SERVING: health follows guard_
+  boost::asio::steady_timer recheck_{pool_};
+  bool short_of_descriptors_ = false;
+  std::chrono::steady_clock::time_point last_shortage_log_;
   /// Commits reach the readers of executions first, then dispatch, retention and the log.
   struct CommitFanout final : model::CommitListener {
     explicit CommitFanout(std::vector<model::CommitListener*> listeners) : listeners(std::move(listeners)) {}

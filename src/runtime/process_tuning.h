@@ -4,6 +4,7 @@
 
 #include <absl/synchronization/mutex.h>
 #include <malloc.h>
+#include <sys/resource.h>
 
 namespace aexd {
 
@@ -20,6 +21,19 @@ inline void tune_process() {
   // copied several times per push) would be a fresh mmap, faulted in page by page and unmapped
   // after. Serve buffers up to 32 MiB from the heap, where they are reused.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
+/// Raises the soft limit on open descriptors to the hard one: every connection is one.
+struct DescriptorLimits {
+  rlim_t soft_was = 0, soft = 0, hard = 0;
+};
+inline DescriptorLimits raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+  const rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = was;
+  return {was, limit.rlim_cur, limit.rlim_max};
 }
 
 }  // namespace aexd

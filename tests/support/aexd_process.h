@@ -9,6 +9,7 @@
 #include <grpcpp/create_channel.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -30,10 +31,11 @@ class AexdProcess {
  public:
   using Seconds = std::chrono::seconds;
 
-  /// `aexd --listen LISTEN --db DB ARGS`. Returns once aexd logged that it serves (text `port=N` or
-  /// JSON `"port":N`).
-  explicit AexdProcess(const std::string& db, const std::string& args = "", const std::string& listen = "127.0.0.1:0")
-      : child_(spawn_child(aexd_command(db, args, listen))) {
+  /// `aexd --listen LISTEN --db DB ARGS`; `shell_first` runs in the shell before it (`ulimit -n 256; `).
+  /// Returns once aexd logged that it serves (text `port=N` or JSON `"port":N`).
+  explicit AexdProcess(const std::string& db, const std::string& args = "", const std::string& listen = "127.0.0.1:0",
+                       const std::string& shell_first = "")
+      : child_(spawn_child(shell_first + aexd_command(db, args, listen))) {
     // `port=` and `"port":` but not `metrics_port`.
     static const std::regex kPort(R"((?:\s|")port"?[=:]([0-9]+))");
     std::smatch m;
@@ -66,6 +68,11 @@ class AexdProcess {
     while (std::getline(status, line))
       if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
     return 0;
+  }
+  /// Its open file descriptors.
+  long open_descriptors() const {
+    const std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid()) + "/fd");
+    return std::distance(begin(fds), end(fds));
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 

@@ -162,6 +162,7 @@ TEST_CASE("config: --print-config prints every setting, durations as text, and e
   CHECK(printed.at("sync") == "normal");
   CHECK(printed.at("bench-noop") == false);
   CHECK(printed.at("listen") == "127.0.0.1:7234");
+  CHECK(printed.at("idle-timeout") == "5m");
   for (const char* name : {"db", "readers", "max-queued-writes", "cache-mb", "max-message-mb", "max-attempts"})
     CHECK_MESSAGE(printed.contains(name), name);
 }
@@ -197,6 +198,8 @@ TEST_CASE("config: --print-config's output read back as --config gives the same 
        "--shutdown-grace",
        "2500ms"},
       {"--idempotency-ttl", "3601s", "--stall-timeout", "120s", "--shutdown-grace", "1h"},
+      {"--idle-timeout", "0", "--keepalive-time", "90s", "--keepalive-timeout", "500ms", "--min-client-ping-interval",
+       "1m"},
   };
   for (const auto& args : cases) {
     auto printing = args;
