@@ -1,7 +1,8 @@
 // What reactors hand their work to, and the two ways a unary call completes: as a write job of the
-// storage (commands) or as a read (queries), its request decoded by the step every method shares. Both finish the call
-// from the storage's threads; only an answer known at once (refused admission, a bad request, a full queue, a cached
-// get) finishes on the gRPC thread that started it.
+// storage (commands) or as a read (queries), its request decoded by the step every method shares
+// (decoding.h). Both finish the call from the storage's threads; only an answer known at once
+// (refused admission, a bad request, a full queue, a cached get) finishes on the gRPC thread that
+// started it.
 #pragma once
 
 #include <grpcpp/server_context.h>

@@ -22,7 +22,7 @@ grpc::Status decode_request(const grpc::ByteBuffer& bytes, M& out) {
   return check_bounds(out);
 }
 
-/// `message` as the bytes of a reply.
+/// `message` as the bytes of a reply; `out` must be empty (gRPC asserts it).
 template <class M>
 grpc::Status encode_reply(const M& message, grpc::ByteBuffer& out) {
   bool own_buffer = false;

@@ -85,6 +85,7 @@ class ClaimReactor final : public StrandStream<grpc::ByteBuffer>, public dispatc
       next = std::move(queue_.front());
       queue_.pop_front();
     }
+    in_flight_.Clear();  // the previous write's bytes: encoding needs an empty buffer
     if (auto s = encode_reply(next, in_flight_); !s.ok()) return finish(s);  // kept alive until OnWriteDone
     writing_ = true;
     headers_sent_ = true;
