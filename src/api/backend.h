@@ -1,19 +1,21 @@
 // What reactors hand their work to, and the two ways a unary call completes: as a write job of the
-// storage (commands) or as a read (queries). Both finish the call from the storage's threads; only
-// an answer known at once (refused admission, a bad request, a full queue, a cached get) finishes
-// on the gRPC thread that started it.
+// storage (commands) or as a read (queries), its request decoded by the step every method shares
+// (decoding.h). Both finish the call from the storage's threads; only an answer known at once
+// (refused admission, a bad request, a full queue, a cached get) finishes on the gRPC thread that
+// started it.
 #pragma once
 
-#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 #include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "api/calls.h"
+#include "api/decoding.h"
 #include "api/read_through.h"
 #include "dispatch/dispatcher.h"
 #include "domain/errors.h"
@@ -48,14 +50,6 @@ struct Backend {
   const Authorizer& authorizer;
   CallObserver& observer;
 };
-
-/// Parses the request of a raw (ByteBuffer) method; bytes that are not an `M` are INVALID_ARGUMENT.
-template <class M>
-grpc::Status decode(const grpc::ByteBuffer& request, M& out) {
-  grpc::ByteBuffer bytes(request);  // Deserialize consumes its buffer; the copy shares the slices
-  if (grpc::SerializationTraits<M>::Deserialize(&bytes, &out).ok()) return grpc::Status::OK;
-  return errors::invalid("request", "is not a valid " + M::descriptor()->full_name());
-}
 
 namespace detail {
 
@@ -99,8 +93,9 @@ inline store::Storage::Wanted caller_waits(grpc::CallbackServerContext* ctx) {
   };
 }
 
-/// A command: `work(store::Tx&) -> grpc::Status` runs as a write job; the call finishes once its
-/// batch is durable, or without the write if the caller left while it was queued.
+/// A command whose request the caller decoded: `work(store::Tx&) -> grpc::Status` runs as a write
+/// job; the call finishes once its batch is durable, or without the write if the caller left while
+/// it was queued.
 template <class Work>
 grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
                                      std::string_view id, Work work) {
@@ -108,12 +103,71 @@ grpc::ServerUnaryReactor* write_call(Backend& backend, grpc::CallbackServerConte
                        [&](auto done) { backend.storage.write(std::move(work), std::move(done), caller_waits(ctx)); });
 }
 
-/// A query: `work(store::Reader&) -> grpc::Status` runs on a reader.
-template <class Work>
-grpc::ServerUnaryReactor* read_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
-                                    std::string_view id, Work work) {
-  return detail::admit(backend, ctx, method, id,
-                       [&](auto done) { backend.storage.read(std::move(work), std::move(done)); });
+/// What a call's work reads and fills: the decoded request and the response, which is encoded into
+/// the call's reply once the work succeeded. Shared by the work and the call's completion.
+template <class Req, class Resp>
+struct Exchange {
+  Req request;
+  Resp response;
+};
+
+/// What a request names, for the observer: its id, execution id, reference slug or agent id.
+template <class Req>
+std::string_view subject(const Req& r) {
+  if constexpr (requires { r.value(); }) {
+    return r.value();
+  } else if constexpr (requires { r.metadata().id(); }) {
+    return r.metadata().id();
+  } else if constexpr (requires { r.execution_id(); }) {
+    return r.execution_id();
+  } else if constexpr (requires { r.id(); }) {
+    return r.id();
+  } else if constexpr (requires { r.slug(); }) {
+    return r.slug();
+  } else if constexpr (requires { r.agent_id(); }) {
+    return r.agent_id();
+  } else {
+    return {};
+  }
+}
+
+/// A unary call served from its raw bytes: the request is decoded (decoding.h) and, once auth and
+/// admission passed, either refused with the decoding's status or handed to `start(exchange, done)`;
+/// `done(status)` encodes the response into `reply` when the status is OK, then finishes the call.
+template <class Req, class Resp, class Start>
+grpc::ServerUnaryReactor* decoded_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                       const grpc::ByteBuffer* request, grpc::ByteBuffer* reply, Start start) {
+  auto call = std::make_shared<Exchange<Req, Resp>>();
+  const grpc::Status decoded = decode_request(*request, call->request);
+  return detail::admit(backend, ctx, method, decoded.ok() ? subject(call->request) : std::string_view(),
+                       [&](auto done) {
+                         if (!decoded.ok()) return done(decoded);
+                         start(call, [call, reply, done = std::move(done)](grpc::Status status) {
+                           if (status.ok()) status = encode_reply(call->response, *reply);
+                           done(status);
+                         });
+                       });
+}
+
+/// A command: `work(store::Tx&, const Req&, Resp&) -> grpc::Status` runs as a write job; the call
+/// finishes once its batch is durable, or without the write if the caller left while it was queued.
+template <class Req, class Resp, class Work>
+grpc::ServerUnaryReactor* command_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                       const grpc::ByteBuffer* request, grpc::ByteBuffer* reply, Work work) {
+  return decoded_call<Req, Resp>(backend, ctx, method, request, reply, [&](auto call, auto done) {
+    backend.storage.write([call, work](store::Tx& tx) { return work(tx, call->request, call->response); },
+                          std::move(done), caller_waits(ctx));
+  });
+}
+
+/// A query: `work(store::Reader&, const Req&, Resp&) -> grpc::Status` runs on a reader.
+template <class Req, class Resp, class Work>
+grpc::ServerUnaryReactor* query_call(Backend& backend, grpc::CallbackServerContext* ctx, const Method& method,
+                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* reply, Work work) {
+  return decoded_call<Req, Resp>(backend, ctx, method, request, reply, [&](auto call, auto done) {
+    backend.storage.read([call, work](store::Reader& db) { return work(db, call->request, call->response); },
+                         std::move(done));
+  });
 }
 
 }  // namespace aexd::api

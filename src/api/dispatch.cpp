@@ -26,14 +26,14 @@ grpc::Status validate(const aexd::v1::ClaimRequest& request) {
   return grpc::Status::OK;
 }
 
-class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public dispatch::RunnerStream {
+class ClaimReactor final : public StrandStream<grpc::ByteBuffer>, public dispatch::RunnerStream {
  public:
-  ClaimReactor(Backend& backend, const grpc::ServerContextBase& ctx, const aexd::v1::ClaimRequest& request)
-      : StrandStream(backend.executor, backend.observer, methods::kClaim, ctx, request.runner_id()),
-        backend_(backend) {}
+  ClaimReactor(Backend& backend, const grpc::ServerContextBase& ctx, std::string_view runner_id)
+      : StrandStream(backend.executor, backend.observer, methods::kClaim, ctx, runner_id), backend_(backend) {}
 
-  void start(const grpc::ServerContextBase& ctx, const aexd::v1::ClaimRequest& request) {
+  void start(const grpc::ServerContextBase& ctx, const grpc::Status& decoded, const aexd::v1::ClaimRequest& request) {
     if (auto denied = backend_.authorizer.authorize(ctx, methods::kClaim.right); !denied.ok()) return finish(denied);
+    if (!decoded.ok()) return finish(decoded);
     if (auto s = validate(request); !s.ok()) return finish(s);
     dispatch::Claim claim{request.runner_id(),
                           std::max(1, request.capacity()),
@@ -78,12 +78,15 @@ class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public 
   /// Strand-bound: writes the next queued event.
   void pump() {
     if (finished_ || writing_) return;
+    aexd::v1::DispatchEvent next;
     {
       std::lock_guard lock(mutex_);
       if (queue_.empty()) return;
-      in_flight_ = std::move(queue_.front());  // kept alive until OnWriteDone
+      next = std::move(queue_.front());
       queue_.pop_front();
     }
+    in_flight_.Clear();  // the previous write's bytes: encoding needs an empty buffer
+    if (auto s = encode_reply(next, in_flight_); !s.ok()) return finish(s);  // kept alive until OnWriteDone
     writing_ = true;
     headers_sent_ = true;
     StartWrite(&in_flight_);
@@ -93,25 +96,26 @@ class ClaimReactor final : public StrandStream<aexd::v1::DispatchEvent>, public 
   std::mutex mutex_;
   std::deque<aexd::v1::DispatchEvent>
       queue_;  // bounded by the claim's capacity: an assignment, then a few controls each
-  aexd::v1::DispatchEvent in_flight_;
+  grpc::ByteBuffer in_flight_;
   bool headers_sent_ = false;  // strand-bound
 };
 
 }  // namespace
 
-grpc::ServerWriteReactor<aexd::v1::DispatchEvent>* ExecutionDispatch::claim(grpc::CallbackServerContext* ctx,
-                                                                            const aexd::v1::ClaimRequest* request) {
-  auto* reactor = new ClaimReactor(backend_, *ctx, *request);
-  reactor->start(*ctx, *request);
+grpc::ServerWriteReactor<Bytes>* ExecutionDispatch::claim(grpc::CallbackServerContext* ctx, const Bytes* req) {
+  aexd::v1::ClaimRequest request;
+  const grpc::Status decoded = decode_request(*req, request);
+  auto* reactor = new ClaimReactor(backend_, *ctx, decoded.ok() ? std::string_view(request.runner_id()) : "");
+  reactor->start(*ctx, decoded, request);
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ExecutionDispatch::release(grpc::CallbackServerContext* ctx,
-                                                     const aexd::v1::ReleaseRequest* request,
-                                                     aexd::v1::ReleaseResponse*) {
-  return detail::admit(backend_, ctx, methods::kRelease, request->execution_id(), [&](auto done) {
-    backend_.dispatcher.release(request->execution_id(), request->lease_id(), std::move(done));
-  });
+grpc::ServerUnaryReactor* ExecutionDispatch::release(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  using Request = aexd::v1::ReleaseRequest;
+  return decoded_call<Request, aexd::v1::ReleaseResponse>(
+      backend_, ctx, methods::kRelease, req, resp, [this](auto call, auto done) {
+        backend_.dispatcher.release(call->request.execution_id(), call->request.lease_id(), std::move(done));
+      });
 }
 
 }  // namespace aexd::api

@@ -36,11 +36,11 @@ grpc::Status read_idempotency(const grpc::CallbackServerContext& ctx, const Exec
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-                                                    grpc::ByteBuffer* response) {
+grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext* ctx, const Bytes* request,
+                                                    Bytes* response) {
   auto input = std::make_shared<Execution>();
   std::shared_ptr<const pipeline::Idempotency> idempotency;
-  auto checked = decode(*request, *input);
+  auto checked = decode_request(*request, *input);
   if (checked.ok()) checked = read_idempotency(*ctx, *input, backend_.idempotency_ttl, idempotency);
   if (!checked.ok())
     return detail::admit(backend_, ctx, methods::kExecutionCreate, {}, [&](auto done) { done(checked); });
@@ -51,16 +51,16 @@ grpc::ServerUnaryReactor* ExecutionCommands::create(grpc::CallbackServerContext*
       }));
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Execution* req,
-                                                    Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionUpdate, req->metadata().id(),
-                    [req, resp](store::Tx& tx) { return pipeline::update(tx, *req, *resp); });
+grpc::ServerUnaryReactor* ExecutionCommands::update(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  return command_call<Execution, Execution>(
+      backend_, ctx, methods::kExecutionUpdate, req, resp,
+      [](store::Tx& tx, const Execution& r, Execution& out) { return pipeline::update(tx, r, out); });
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx,
-                                                          const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerContext* ctx, const Bytes* request,
+                                                          Bytes* response) {
   auto input = std::make_shared<exv1::AgentExecutionUpdateStatusInput>();
-  if (auto decoded = decode(*request, *input); !decoded.ok())
+  if (auto decoded = decode_request(*request, *input); !decoded.ok())
     return detail::admit(backend_, ctx, methods::kExecutionUpdateStatus, {}, [&](auto done) { done(decoded); });
   return write_call(
       backend_, ctx, methods::kExecutionUpdateStatus, input->execution_id(),
@@ -69,38 +69,43 @@ grpc::ServerUnaryReactor* ExecutionCommands::updateStatus(grpc::CallbackServerCo
       }));
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx, const res::ApiResourceId* req,
-                                                     Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionDelete, req->value(),
-                    [req, resp](store::Tx& tx) { return pipeline::remove(tx, req->value(), *resp); });
+grpc::ServerUnaryReactor* ExecutionCommands::delete_(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  return command_call<res::ApiResourceId, Execution>(
+      backend_, ctx, methods::kExecutionDelete, req, resp,
+      [](store::Tx& tx, const res::ApiResourceId& r, Execution& out) { return pipeline::remove(tx, r.value(), out); });
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::cancel(grpc::CallbackServerContext* ctx,
-                                                    const exv1::CancelAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionCancel, req->id(), [req, resp](store::Tx& tx) {
-    return pipeline::transition(tx, req->id(), Lifecycle::cancel, req->reason(), *resp);
-  });
+grpc::ServerUnaryReactor* ExecutionCommands::cancel(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  return command_call<exv1::CancelAgentExecutionInput, Execution>(
+      backend_, ctx, methods::kExecutionCancel, req, resp,
+      [](store::Tx& tx, const exv1::CancelAgentExecutionInput& r, Execution& out) {
+        return pipeline::transition(tx, r.id(), Lifecycle::cancel, r.reason(), out);
+      });
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::terminate(grpc::CallbackServerContext* ctx,
-                                                       const exv1::TerminateAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionTerminate, req->id(), [req, resp](store::Tx& tx) {
-    return pipeline::transition(tx, req->id(), Lifecycle::terminate, req->reason(), *resp);
-  });
+grpc::ServerUnaryReactor* ExecutionCommands::terminate(grpc::CallbackServerContext* ctx, const Bytes* req,
+                                                       Bytes* resp) {
+  return command_call<exv1::TerminateAgentExecutionInput, Execution>(
+      backend_, ctx, methods::kExecutionTerminate, req, resp,
+      [](store::Tx& tx, const exv1::TerminateAgentExecutionInput& r, Execution& out) {
+        return pipeline::transition(tx, r.id(), Lifecycle::terminate, r.reason(), out);
+      });
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::pause(grpc::CallbackServerContext* ctx,
-                                                   const exv1::PauseAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionPause, req->id(), [req, resp](store::Tx& tx) {
-    return pipeline::transition(tx, req->id(), Lifecycle::pause, req->reason(), *resp);
-  });
+grpc::ServerUnaryReactor* ExecutionCommands::pause(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  return command_call<exv1::PauseAgentExecutionInput, Execution>(
+      backend_, ctx, methods::kExecutionPause, req, resp,
+      [](store::Tx& tx, const exv1::PauseAgentExecutionInput& r, Execution& out) {
+        return pipeline::transition(tx, r.id(), Lifecycle::pause, r.reason(), out);
+      });
 }
 
-grpc::ServerUnaryReactor* ExecutionCommands::resume(grpc::CallbackServerContext* ctx,
-                                                    const exv1::ResumeAgentExecutionInput* req, Execution* resp) {
-  return write_call(backend_, ctx, methods::kExecutionResume, req->id(), [req, resp](store::Tx& tx) {
-    return pipeline::transition(tx, req->id(), Lifecycle::resume, "", *resp);
-  });
+grpc::ServerUnaryReactor* ExecutionCommands::resume(grpc::CallbackServerContext* ctx, const Bytes* req, Bytes* resp) {
+  return command_call<exv1::ResumeAgentExecutionInput, Execution>(
+      backend_, ctx, methods::kExecutionResume, req, resp,
+      [](store::Tx& tx, const exv1::ResumeAgentExecutionInput& r, Execution& out) {
+        return pipeline::transition(tx, r.id(), Lifecycle::resume, "", out);
+      });
 }
 
 }  // namespace aexd::api

@@ -64,6 +64,7 @@ class SubscribeReactor final : public StrandStream<grpc::ByteBuffer>, public wat
     auto it = metadata.find(std::string(kResumeHeader));
     if (it == metadata.end()) return grpc::Status::OK;
     const auto& v = it->second;
+    if (auto s = check_length(kResumeHeader, {v.data(), v.size()}, limits::kRevision); !s.ok()) return s;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), last_sent_);
     if (v.empty() || ec != std::errc() || end != v.data() + v.size())
       return errors::invalid(kResumeHeader, "must be a decimal revision number");
@@ -102,11 +103,10 @@ class SubscribeReactor final : public StrandStream<grpc::ByteBuffer>, public wat
 
 }  // namespace
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* ExecutionQueries::subscribe(grpc::CallbackServerContext* ctx,
-                                                                        const grpc::ByteBuffer* request) {
+grpc::ServerWriteReactor<Bytes>* ExecutionQueries::subscribe(grpc::CallbackServerContext* ctx, const Bytes* request) {
   exv1::AgentExecutionId req;
-  const grpc::Status decoded = decode(*request, req);
-  auto* reactor = new SubscribeReactor(backend_, *ctx, req.value());
+  const grpc::Status decoded = decode_request(*request, req);
+  auto* reactor = new SubscribeReactor(backend_, *ctx, decoded.ok() ? req.value() : "");
   reactor->start(ctx, decoded);
   return reactor;
 }

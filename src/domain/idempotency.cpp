@@ -5,12 +5,14 @@
 #include <openssl/sha.h>
 
 #include "domain/errors.h"
+#include "domain/validation.h"
 
 namespace aexd {
 
 grpc::Status validate_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > 128)
-    return errors::invalid(kIdempotencyKeyHeader, "must be 1 to 128 characters, not " + std::to_string(key.size()));
+  if (key.empty() || key.size() > limits::kId)
+    return errors::invalid(kIdempotencyKeyHeader, "must be 1 to " + std::to_string(limits::kId) + " characters, not " +
+                                                      std::to_string(key.size()));
   for (unsigned char c : key)
     if (c < 0x20 || c > 0x7e) return errors::invalid(kIdempotencyKeyHeader, "must be printable ASCII");
   return grpc::Status::OK;

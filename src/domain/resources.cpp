@@ -49,8 +49,8 @@ Session auto_session_request(const Agent& agent) {
 
 grpc::Status check_unused(std::string_view kind, const std::string& id, int64_t sessions) {
   if (sessions == 0) return grpc::Status::OK;
-  return errors::failed_precondition(std::string(kind) + " " + id + " still has " + std::to_string(sessions) +
-                                     " session(s); delete those sessions first");
+  return errors::failed_precondition(std::string(kind) + " " + errors::excerpt(id) + " still has " +
+                                     std::to_string(sessions) + " session(s); delete those sessions first");
 }
 
 bool forget_default_instance(Agent& agent, const std::string& instance_id, const google::protobuf::Timestamp& at) {

@@ -1,6 +1,8 @@
 #include "domain/validation.h"
 
+#include <initializer_list>
 #include <string>
+#include <type_traits>
 
 #include "domain/errors.h"
 
@@ -51,7 +53,7 @@ grpc::Status check_enums(const ExecutionStatus& status) {
   if (auto s = check_tool_calls(status.tool_calls(), "status.tool_calls"); !s.ok()) return s;
   for (const auto& [key, todo] : status.todos())
     if (!exv1::TodoStatus_IsValid(todo.status()))
-      return undefined("status.todos[\"" + key + "\"].status", todo.status());
+      return undefined("status.todos[\"" + errors::excerpt(key) + "\"].status", todo.status());
   for (int i = 0; i < status.sub_agent_executions_size(); ++i) {
     const auto& sub = status.sub_agent_executions(i);
     if (!exv1::SubAgentStatus_IsValid(sub.status()))
@@ -65,6 +67,53 @@ size_t code_points(std::string_view utf8) {
   size_t n = 0;
   for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
   return n;
+}
+
+struct Bounded {
+  std::string_view field;
+  std::string_view value;
+  size_t max;
+};
+
+grpc::Status check_lengths(std::initializer_list<Bounded> fields) {
+  for (const auto& f : fields)
+    if (auto s = check_length(f.field, f.value, f.max); !s.ok()) return s;
+  return grpc::Status::OK;
+}
+
+grpc::Status check_each(const std::string& field, const google::protobuf::RepeatedPtrField<std::string>& values,
+                        size_t max) {
+  for (int i = 0; i < values.size(); ++i)
+    if (auto s = check_length(field + "[" + std::to_string(i) + "]", values[i], max); !s.ok()) return s;
+  return grpc::Status::OK;
+}
+
+/// Keys within kName; values within `max_value` when given (0: free text, not checked here).
+template <class Map>
+grpc::Status check_map(const std::string& field, const Map& map, size_t max_value) {
+  for (const auto& [key, value] : map) {
+    if (key.size() > limits::kName)
+      return errors::invalid(field, "has a key longer than " + std::to_string(limits::kName) + " bytes");
+    if constexpr (std::is_same_v<typename Map::mapped_type, std::string>)
+      if (max_value != 0)
+        if (auto s = check_length(field + "[\"" + errors::excerpt(key) + "\"]", value, max_value); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status check_metadata(const res::ApiResourceMetadata& m) {
+  if (auto s =
+          check_lengths({{"metadata.id", m.id(), limits::kId},
+                         {"metadata.name", m.name(), limits::kName},
+                         {"metadata.slug", m.slug(), limits::kName},
+                         {"metadata.org", m.org(), limits::kName},
+                         {"metadata.version.id", m.version().id(), limits::kId},
+                         {"metadata.version.previous_version_id", m.version().previous_version_id(), limits::kId}});
+      !s.ok())
+    return s;
+  if (auto s = check_each("metadata.tags", m.tags(), limits::kName); !s.ok()) return s;
+  if (auto s = check_map("metadata.labels", m.labels(), limits::kLabelValue); !s.ok()) return s;
+  return check_map("metadata.annotations", m.annotations(), 0);
 }
 
 grpc::Status check_named(const res::ApiResourceMetadata& metadata) {
@@ -107,7 +156,8 @@ grpc::Status validate(const Execution& execution) {
     return errors::invalid("metadata.owner_scope", "must be unspecified for an execution");
   if (execution.spec().message().empty()) return errors::invalid("spec.message", "must not be empty");
   for (const auto& [key, value] : execution.spec().runtime_env())
-    if (value.value().empty()) return errors::invalid("spec.runtime_env[\"" + key + "\"].value", "must not be empty");
+    if (value.value().empty())
+      return errors::invalid("spec.runtime_env[\"" + errors::excerpt(key) + "\"].value", "must not be empty");
   return grpc::Status::OK;
 }
 
@@ -119,6 +169,101 @@ grpc::Status validate(const exv1::AgentExecutionUpdateStatusInput& input) {
 
 grpc::Status validate_id(std::string_view field, std::string_view id) {
   return id.empty() ? errors::invalid(field, "is required") : grpc::Status::OK;
+}
+
+grpc::Status check_length(std::string_view field, std::string_view value, size_t max) {
+  if (value.size() <= max) return grpc::Status::OK;
+  return errors::invalid(field, "longer than " + std::to_string(max) + " bytes");
+}
+
+grpc::Status check_bounds(const Agent& request) { return check_metadata(request.metadata()); }
+
+grpc::Status check_bounds(const AgentInstance& request) {
+  if (auto s = check_metadata(request.metadata()); !s.ok()) return s;
+  return check_length("spec.agent_id", request.spec().agent_id(), limits::kId);
+}
+
+grpc::Status check_bounds(const Session& request) {
+  if (auto s = check_metadata(request.metadata()); !s.ok()) return s;
+  const auto& spec = request.spec();
+  if (auto s = check_lengths({{"spec.agent_instance_id", spec.agent_instance_id(), limits::kId},
+                              {"spec.thread_id", spec.thread_id(), limits::kId},
+                              {"spec.sandbox_id", spec.sandbox_id(), limits::kId}});
+      !s.ok())
+    return s;
+  return check_map("spec.metadata", spec.metadata(), 0);
+}
+
+grpc::Status check_bounds(const Execution& request) {
+  if (auto s = check_metadata(request.metadata()); !s.ok()) return s;
+  const auto& spec = request.spec();
+  if (auto s =
+          check_lengths({{"spec.session_id", spec.session_id(), limits::kId},
+                         {"spec.agent_id", spec.agent_id(), limits::kId},
+                         {"spec.execution_config.model_name", spec.execution_config().model_name(), limits::kName}});
+      !s.ok())
+    return s;
+  return check_map("spec.runtime_env", spec.runtime_env(), 0);
+}
+
+grpc::Status check_bounds(const exv1::AgentExecutionUpdateStatusInput& request) {
+  return check_length("execution_id", request.execution_id(), limits::kId);
+}
+
+grpc::Status check_bounds(const res::ApiResourceReference& request) {
+  return check_lengths({{"org", request.org(), limits::kName},
+                        {"slug", request.slug(), limits::kName},
+                        {"version", request.version(), limits::kId}});
+}
+
+grpc::Status check_bounds(const ai::stigmer::agentic::agentinstance::v1::GetAgentInstancesByAgentRequest& request) {
+  return check_length("agent_id", request.agent_id(), limits::kId);
+}
+
+grpc::Status check_bounds(const ai::stigmer::agentic::session::v1::ListSessionsRequest& request) {
+  if (auto s = check_length("page_token", request.page_token(), limits::kId); !s.ok()) return s;
+  return check_each("tags", request.tags(), limits::kName);
+}
+
+grpc::Status check_bounds(const ai::stigmer::agentic::session::v1::ListSessionsByAgentRequest& request) {
+  return check_lengths(
+      {{"agent_id", request.agent_id(), limits::kId}, {"page_token", request.page_token(), limits::kId}});
+}
+
+grpc::Status check_bounds(const exv1::ListAgentExecutionsRequest& request) {
+  if (auto s = check_length("page_token", request.page_token(), limits::kId); !s.ok()) return s;
+  return check_each("tags", request.tags(), limits::kName);
+}
+
+grpc::Status check_bounds(const exv1::ListAgentExecutionsBySessionRequest& request) {
+  return check_lengths(
+      {{"session_id", request.session_id(), limits::kId}, {"page_token", request.page_token(), limits::kId}});
+}
+
+grpc::Status check_bounds(const exv1::CancelAgentExecutionInput& request) {
+  return check_length("id", request.id(), limits::kId);
+}
+
+grpc::Status check_bounds(const exv1::TerminateAgentExecutionInput& request) {
+  return check_length("id", request.id(), limits::kId);
+}
+
+grpc::Status check_bounds(const exv1::PauseAgentExecutionInput& request) {
+  return check_length("id", request.id(), limits::kId);
+}
+
+grpc::Status check_bounds(const exv1::ResumeAgentExecutionInput& request) {
+  return check_length("id", request.id(), limits::kId);
+}
+
+grpc::Status check_bounds(const aexd::v1::ClaimRequest& request) {
+  if (auto s = check_length("runner_id", request.runner_id(), limits::kId); !s.ok()) return s;
+  return check_each("agent_ids", request.agent_ids(), limits::kId);
+}
+
+grpc::Status check_bounds(const aexd::v1::ReleaseRequest& request) {
+  return check_lengths(
+      {{"execution_id", request.execution_id(), limits::kId}, {"lease_id", request.lease_id(), limits::kId}});
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 #include "obs/log.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -131,6 +132,15 @@ class LineFormatter final : public spdlog::formatter {
   const LogFormat format_;
 };
 
+// protobuf reports bytes it could not parse (invalid UTF-8 in a string field, say) on the ERROR level;
+// the client already got INVALID_ARGUMENT for them, so a client could flood the log: they go to
+// debug, bounded. A fatal one is logged as such before protobuf aborts.
+void log_protobuf(google::protobuf::LogLevel level, const char*, int, const std::string& message) {
+  constexpr size_t kMaxBytes = 256;  // protobuf's own text; field names, never the bytes themselves
+  log(level == google::protobuf::LOGLEVEL_FATAL ? LogLevel::critical : LogLevel::debug, "protobuf",
+      {{"detail", std::string_view(message).substr(0, kMaxBytes)}});
+}
+
 }  // namespace
 
 std::unique_ptr<spdlog::formatter> line_formatter(LogFormat format) { return std::make_unique<LineFormatter>(format); }
@@ -143,9 +153,13 @@ void configure_logging(LogLevel level, LogFormat format) {
   logger->set_formatter(line_formatter(format));
   logger->set_level(level);
   spdlog::set_default_logger(std::move(logger));
+  google::protobuf::SetLogHandler(log_protobuf);
 }
 
-void stop_logging() { spdlog::shutdown(); }
+void stop_logging() {
+  google::protobuf::SetLogHandler(nullptr);  // discarded from here on: the logger is gone
+  spdlog::shutdown();
+}
 
 std::string_view bounded(std::string_view client_input) { return client_input.substr(0, 64); }
 

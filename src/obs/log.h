@@ -17,8 +17,8 @@ using LogLevel = spdlog::level::level_enum;
 enum class LogFormat { text, json };
 
 /// Makes the default logger write to stderr at `level` in `format` through a bounded queue and a thread
-/// of its own (when the queue is full the oldest line is dropped, rather than the caller waiting).
-/// From main, before other threads log.
+/// of its own (when the queue is full the oldest line is dropped, rather than the caller waiting), and
+/// protobuf's own log lines go through it too (debug, bounded). From main, before other threads log.
 void configure_logging(LogLevel level, LogFormat format);
 /// Writes out what is queued and stops the logging thread: the last thing main does.
 void stop_logging();

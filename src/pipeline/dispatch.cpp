@@ -68,11 +68,11 @@ grpc::Status assign(store::Tx& tx, std::string_view execution_id, const std::str
   if (auto s = tx.find(execution_id, execution); !s.ok()) return s;
   if (!execution) return errors::not_found("AgentExecution", execution_id);
   if (execution->status().phase() != exv1::EXECUTION_PENDING)
-    return errors::failed_precondition("execution " + std::string(execution_id) + " is no longer PENDING");
+    return errors::failed_precondition("execution " + errors::excerpt(execution_id) + " is no longer PENDING");
   if (auto s = tx.find_lease(execution_id, stored); !s.ok()) return s;
   if (stored && stored->held())
-    return errors::failed_precondition("execution " + std::string(execution_id) + " is held by runner " +
-                                       stored->runner_id);
+    return errors::failed_precondition("execution " + errors::excerpt(execution_id) + " is held by runner " +
+                                       errors::excerpt(stored->runner_id));
   lease = store::Lease{std::string(execution_id), new_id("lse"), runner_id, (stored ? stored->attempt : 0) + 1,
                        lease_length.count(), now_ms()};
   if (auto s = tx.put(lease); !s.ok()) return s;
@@ -113,11 +113,11 @@ grpc::Status release(store::Tx& tx, std::string_view execution_id, std::string_v
   if (!execution) {
     if (auto s = tx.find(execution_id, execution); !s.ok()) return s;
     if (!execution) return errors::not_found("AgentExecution", execution_id);
-    return errors::failed_precondition("lease " + std::string(lease_id) + " does not hold execution " +
-                                       std::string(execution_id));
+    return errors::failed_precondition("lease " + errors::excerpt(lease_id) + " does not hold execution " +
+                                       errors::excerpt(execution_id));
   }
   if (execution->status().phase() != exv1::EXECUTION_PENDING)
-    return errors::failed_precondition("execution " + std::string(execution_id) + " has started (" +
+    return errors::failed_precondition("execution " + errors::excerpt(execution_id) + " has started (" +
                                        exv1::ExecutionPhase_Name(execution->status().phase()) +
                                        "); only an unstarted execution can be released");
   lease->lease_id.clear();

@@ -70,8 +70,8 @@ grpc::Status find_earlier_create(store::Tx& tx, const Idempotency& idem, int64_t
   if (!earlier) return tx.remove_idempotency_key(idem.key);
   if (held->fingerprint == idem.fingerprint) return grpc::Status::OK;
   earlier.reset();
-  return errors::already_exists("idempotency-key '" + idem.key + "' was used for a different request (execution " +
-                                held->execution_id + ")");
+  return errors::already_exists("idempotency-key '" + errors::excerpt(idem.key) +
+                                "' was used for a different request (execution " + held->execution_id + ")");
 }
 
 grpc::Status remember_create(store::Tx& tx, const Idempotency& idem, int64_t now_ms, const std::string& execution_id) {

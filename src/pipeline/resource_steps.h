@@ -93,7 +93,7 @@ struct EnsureSlugUnique {
       std::string holder;
       if (auto s = slug_holder<T>(ctx.tx, m, m.slug(), holder); !s.ok()) return s;
       if (!holder.empty() && holder != m.id())
-        return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + m.slug() +
+        return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + errors::excerpt(m.slug()) +
                                       "' already exists in this owner scope and org: " + holder);
     }
     return grpc::Status::OK;
@@ -146,7 +146,8 @@ struct KeepFixedFields {
     const auto& old = ctx.stored->metadata();
     if (m.org().empty()) m.set_org(old.org());
     if (m.org() != old.org())
-      return errors::invalid("metadata.org", "cannot be changed by update (it is '" + old.org() + "')");
+      return errors::invalid("metadata.org",
+                             "cannot be changed by update (it is '" + errors::excerpt(old.org()) + "')");
     if (m.owner_scope() == res::api_resource_owner_scope_unspecified) m.set_owner_scope(old.owner_scope());
     // An undefined scope is left for ValidateFieldConstraints, which names it as undefined.
     if (m.owner_scope() != old.owner_scope() && res::ApiResourceOwnerScope_IsValid(m.owner_scope()))
@@ -164,7 +165,8 @@ struct CheckVersion {
     const std::string& expected = ctx.resource.metadata().version().id();
     const std::string& current = ctx.stored->metadata().version().id();
     if (!expected.empty() && expected != current)
-      return errors::aborted("metadata.version.id: revision " + expected + " is not the current revision " + current);
+      return errors::aborted("metadata.version.id: revision " + errors::excerpt(expected) +
+                             " is not the current revision " + current);
     return grpc::Status::OK;
   }
 };

@@ -4,6 +4,7 @@
 
 #include "support/aexd_process.h"
 #include "support/client.h"
+#include "support/raw_call.h"
 
 using namespace aexd;
 using namespace aexd::test;
@@ -71,4 +72,41 @@ TEST_CASE("log: with --log-format json every stderr line is JSON, one per call a
   }
   CHECK(timed_get);
   CHECK(stopped);  // what was queued for stderr is written out before the process exits
+}
+
+TEST_CASE("log: a flood of undecodable and over-long requests logs no protobuf line and no unbounded client bytes") {
+  TempDir dir;
+  AexdProcess aexd((dir.path() / "aexd.db").string(), "--log-level debug");
+  const auto channel = aexd.new_channel();
+  const std::string client_bytes(2000, 'Z');
+  // Valid bytes, then the last byte of the string made invalid UTF-8: what protobuf itself logged.
+  ai::stigmer::agentic::agent::v1::AgentId invalid_utf8;
+  invalid_utf8.set_value(client_bytes + "Z");
+  std::string undecodable = invalid_utf8.SerializeAsString();
+  undecodable.back() = '\xff';
+  exv1::AgentExecutionId over_long;
+  over_long.set_value(client_bytes);
+
+  constexpr int kFlood = 200;
+  for (int i = 0; i < kFlood; ++i) {
+    REQUIRE(raw_call(channel, api::methods::kAgentGet, undecodable).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    REQUIRE(raw_call(channel, api::methods::kExecutionGet, over_long.SerializeAsString()).error_code() ==
+            grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // Each refused call has its debug line; once all are there, nothing of the flood is still to come.
+  auto refused = [](const std::vector<std::string>& lines, const api::Method& method) {
+    const std::string path = path_of(method).substr(1);  // as the call line names it, without the leading '/'
+    int n = 0;
+    for (const auto& line : lines)
+      n += line.find(path) != std::string::npos && line.find("INVALID_ARGUMENT") != std::string::npos;
+    return n;
+  };
+  aexd.wait_until([&](const std::vector<std::string>& lines) {
+    return refused(lines, api::methods::kAgentGet) == kFlood && refused(lines, api::methods::kExecutionGet) == kFlood;
+  });
+  for (const auto& line : aexd.lines()) {
+    INFO(line.substr(0, 200));
+    CHECK(line.find("libprotobuf") == std::string::npos);
+    CHECK(line.find(std::string(65, 'Z')) == std::string::npos);
+  }
 }

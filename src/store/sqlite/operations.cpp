@@ -120,7 +120,8 @@ grpc::Status Operations::write(const T& resource, auto&& change) {
     return grpc::Status::OK;
   } catch (const Error& e) {
     if (!kSlugUnique<T> || e.code != SQLITE_CONSTRAINT_UNIQUE) return status_of(e);
-    return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" + resource.metadata().slug() +
+    return errors::already_exists(std::string(KindOf<T>::name) + " with slug '" +
+                                  errors::excerpt(resource.metadata().slug()) +
                                   "' already exists in this owner scope and org");
   } catch (const std::exception& e) {
     return status_of(e);
@@ -336,7 +337,7 @@ grpc::Status Operations::insert(const IdempotencyKey& key) {
     return grpc::Status::OK;
   } catch (const Error& e) {
     if (e.code != SQLITE_CONSTRAINT_PRIMARYKEY && e.code != SQLITE_CONSTRAINT_UNIQUE) return status_of(e);
-    return errors::already_exists("idempotency-key '" + key.key + "' is held by another create");
+    return errors::already_exists("idempotency-key '" + errors::excerpt(key.key) + "' is held by another create");
   } catch (const std::exception& e) {
     return status_of(e);
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <type_traits>
 
+#include "domain/errors.h"
+
 using namespace aexd;
 
 namespace {
@@ -311,4 +313,50 @@ TEST_CASE("the aexd extension enum values are defined and accepted") {
     status.add_sub_agent_executions()->set_status(exv1::SUB_AGENT_CANCELLED);
     CHECK(validate(input).ok());
   }
+}
+
+TEST_CASE("an excerpt of client text keeps short text and cuts long text at a character boundary") {
+  CHECK(errors::excerpt("aex-01j") == "aex-01j");
+  CHECK(errors::excerpt(std::string(64, 'a')) == std::string(64, 'a'));
+  CHECK(errors::excerpt(std::string(100 * 1024, 'a')) == std::string(64, 'a') + "…");
+  // 63 ASCII bytes and a 2-byte character straddling byte 64: the character is left out whole.
+  CHECK(errors::excerpt(std::string(63, 'a') + "é" + "tail") == std::string(63, 'a') + "…");
+}
+
+TEST_CASE("ids and names over their bound are INVALID_ARGUMENT naming the field and the bound") {
+  const std::string id_over(limits::kId + 1, 'i'), name_over(limits::kName + 1, 'n');
+  Agent agent = valid<Agent>();
+  CHECK(check_bounds(agent).ok());
+  agent.mutable_metadata()->set_id(std::string(limits::kId, 'i'));
+  CHECK(check_bounds(agent).ok());
+  agent.mutable_metadata()->set_id(id_over);
+  CHECK(check_bounds(agent).error_message() == "metadata.id: longer than 128 bytes");
+
+  agent = valid<Agent>();
+  agent.mutable_metadata()->add_tags("ok");
+  agent.mutable_metadata()->add_tags(name_over);
+  CHECK(check_bounds(agent).error_message() == "metadata.tags[1]: longer than 256 bytes");
+  agent = valid<Agent>();
+  (*agent.mutable_metadata()->mutable_annotations())[name_over] = "free text of any length";
+  CHECK(check_bounds(agent).error_message() == "metadata.annotations: has a key longer than 256 bytes");
+
+  Execution execution = valid<Execution>();
+  execution.mutable_spec()->set_message(std::string(1 << 20, 'm'));  // free text: bounded by the message size only
+  CHECK(check_bounds(execution).ok());
+  execution.mutable_spec()->set_agent_id(id_over);
+  CHECK(check_bounds(execution).error_message() == "spec.agent_id: longer than 128 bytes");
+
+  {
+    ai::stigmer::agentic::agent::v1::AgentId id;
+    id.set_value(id_over);
+    CHECK(check_bounds(id).error_message() == "value: longer than 128 bytes");
+  }
+  aexd::v1::ClaimRequest claim;
+  claim.set_runner_id("runner-1");
+  claim.add_agent_ids(id_over);
+  CHECK(check_bounds(claim).error_message() == "agent_ids[0]: longer than 128 bytes");
+  exv1::AgentExecutionUpdateStatusInput push;
+  push.set_execution_id("aex-1");
+  push.mutable_status()->add_messages()->set_content(std::string(1 << 20, 'c'));  // a runner's output: free
+  CHECK(check_bounds(push).ok());
 }
