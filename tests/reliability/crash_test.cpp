@@ -150,7 +150,6 @@ class Writer {
   /// failure, until both are acknowledged.
   grpc::Status create_with_key(const Client& api, ThreadFailures& failures) {
     const auto& [key, request] = *keyed_in_doubt_;
-    std::string first_id;
     for (int send = 0; send < 2; ++send) {
       auto created = api.create(request, key);
       if (!created.ok()) return created.status();
@@ -293,10 +292,7 @@ class WriterThreads {
   std::vector<std::thread> threads_;
 };
 
-template <class T>
-std::string first(const std::vector<T>& problems) {
-  return problems.empty() ? "" : problems.front();
-}
+std::string first(const std::vector<std::string>& problems) { return problems.empty() ? "" : problems.front(); }
 
 }  // namespace
 
