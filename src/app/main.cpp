@@ -21,11 +21,7 @@ int main(int argc, char** argv) {
   const aexd::Options& options = config.options;
   using aexd::obs::LogLevel;
   aexd::obs::configure_logging(options.log_level, options.log_format);
-  const auto descriptors = aexd::raise_descriptor_limit();
-  aexd::obs::log(LogLevel::info, "descriptor limit, soft raised to hard",
-                 {{"soft_was", std::to_string(descriptors.soft_was), true},
-                  {"soft", std::to_string(descriptors.soft), true},
-                  {"hard", std::to_string(descriptors.hard), true}});
+  const auto descriptors = aexd::raise_descriptor_limit();  // reported with "serving"
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
@@ -52,7 +48,9 @@ int main(int argc, char** argv) {
        {"listen", options.listen},
        {"port", port, true},
        {"metrics_port", metrics_port, true},
-       {"db", options.db}});
+       {"db", options.db},
+       {"descriptors", std::to_string(descriptors.soft), true},
+       {"descriptors_were", std::to_string(descriptors.soft_was), true}});
   int signal = 0;
   while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
     if (auto reloaded = (*server)->reload(); reloaded.ok())

@@ -75,7 +75,7 @@ void exhaust_and_recover(const std::string& args,
   CHECK(eventually([&] { return health_of(connect(aexd), 2s).serving == HealthCheckResponse::SERVING; }, 30s));
   CHECK(must(Client(connect(aexd)).get<Agent>(agent.metadata().id())).metadata().id() == agent.metadata().id());
 
-  CHECK(aexd.log().find("descriptor limit, soft raised to hard soft_was=256 soft=256 hard=256") != std::string::npos);
+  CHECK(aexd.log().find("descriptors=256 descriptors_were=256") != std::string::npos);
   aexd.wait_for("refusing new connections, health NOT_SERVING");
   aexd.wait_for("descriptors free again: accepting connections");
   CHECK(aexd.log().find("Failed accept4") == std::string::npos);  // the listener never retired
