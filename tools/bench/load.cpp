@@ -339,7 +339,7 @@ class SubscribeWorker final : public Worker, public grpc::ClientReadReactor<exv1
       record(t, start, start, status);
       return false;
     }
-    round_.emplace();
+    round_ = Round{};
     round_->ticket = t;
     round_->start = start;
     // Built piecewise: GCC 12 at -O3 warns falsely (-Wrestrict) on "#" + std::string.
