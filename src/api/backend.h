@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "api/calls.h"
@@ -30,13 +32,25 @@ class Admission {
   explicit Admission(size_t max_in_flight) : max_(max_in_flight) {}
   /// OK and counted, or the status to finish with at once.
   grpc::Status enter();
-  void leave() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  void leave() {
+    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed_.load()) {
+      std::lock_guard lock(idle_mutex_);
+      idle_.notify_all();
+    }
+  }
   void close() { closed_.store(true); }
+  /// After close(): returns once no admitted call is in flight, or at `deadline`.
+  void wait_idle(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(idle_mutex_);
+    idle_.wait_until(lock, deadline, [this] { return in_flight_.load() == 0; });
+  }
 
  private:
   const size_t max_;
   std::atomic<size_t> in_flight_{0};
   std::atomic<bool> closed_{false};
+  std::mutex idle_mutex_;
+  std::condition_variable idle_;
 };
 
 struct Backend {

@@ -241,14 +241,18 @@ void Server::shutdown() {
   }
   guard_.stop();
   if (metrics_) metrics_->stop();  // scrapes read what the rest of shutdown takes down
-  admission_.close();              // a new unary call: UNAVAILABLE
-  dispatcher_.shutdown();          // claim streams end UNAVAILABLE
+  const auto grace_ends = std::chrono::system_clock::now() + options_.shutdown_grace;
+  admission_.close();      // a new unary call: UNAVAILABLE
+  dispatcher_.shutdown();  // claim streams end UNAVAILABLE
   retention_.shutdown();
   hub_.close();  // subscribe streams end UNAVAILABLE
-  // No new calls (GOAWAY); unary calls in flight get the grace to finish, then whatever still runs
+  // Until the unary calls in flight are done, a new call still reaches admission and gets
+  // UNAVAILABLE; once gRPC's own Shutdown has begun, it would be CANCELLED.
+  admission_.wait_idle(std::chrono::steady_clock::now() + options_.shutdown_grace);
+  // No new calls (GOAWAY); calls in flight get what is left of the grace, then whatever still runs
   // (a health Watch, a call past the grace) is cancelled. Either way every call has finished when
   // Shutdown returns: a unary call's write finishes it once committed.
-  if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+  if (grpc_) grpc_->Shutdown(grace_ends);
   // Queued writes still commit: the pool runs until its work (including drains) is done; a trim
   // waiting for quiet would only hold it up.
   quiet_trim_.stop();
