@@ -17,29 +17,45 @@ trap 'rm -rf "$work"' EXIT
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 
-failed=0
-for seeds in "$root"/tests/fuzz/corpus/*/; do
+# fuzz_one SEEDS: one target over a copy of its seeds; its summary line goes to $work/<target>/summary,
+# and its log's tail after it when it failed (marked by $work/<target>/failed).
+fuzz_one() {
+  local seeds=$1 target exe corpus artifacts result=ok runs coverage
   target=$(basename "$seeds")
   exe=$build/tests/fuzz/fuzz_$target
-  if [ ! -x "$exe" ]; then
-    echo "$target: no $exe (configure with CXX=clang++-14 -Dfuzz=true -Db_sanitize=address,undefined)"
-    failed=1
-    continue
-  fi
   corpus=$work/$target/corpus
   artifacts=$build/fuzz-artifacts/$target
   mkdir -p "$corpus" "$artifacts"
+  if [ ! -x "$exe" ]; then
+    echo "$target: no $exe (configure with CXX=clang++-14 -Dfuzz=true -Db_sanitize=address,undefined)" \
+      >"$work/$target/summary"
+    touch "$work/$target/failed"
+    return
+  fi
   cp "$seeds"* "$corpus"/
-  result=ok
   "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$corpus" >"$work/$target/log" 2>&1 || result=FAILED
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target/log")
   coverage=$(grep -o 'cov: [0-9]*' "$work/$target/log" | tail -n 1 | cut -d' ' -f2 || true)
-  printf '%-13s %-6s runs %-10s coverage %-6s corpus %s -> %s\n' "$target" "$result" "${runs:-?}" "${coverage:-?}" \
-    "$(ls "$seeds" | wc -l)" "$(ls "$corpus" | wc -l)"
+  printf '%-13s %-6s runs %-10s coverage %-6s corpus %s -> %s\n' "$target" "$result" "${runs:-?}" \
+    "${coverage:-?}" "$(ls "$seeds" | wc -l)" "$(ls "$corpus" | wc -l)" >"$work/$target/summary"
   if [ "$result" != ok ]; then
-    failed=1
-    tail -n 40 "$work/$target/log"
+    tail -n 40 "$work/$target/log" >>"$work/$target/summary"
+    touch "$work/$target/failed"
   fi
+}
+
+# One target per core at a time: CI's time budget counts wall-clock seconds.
+targets=()
+for seeds in "$root"/tests/fuzz/corpus/*/; do
+  targets+=("$(basename "$seeds")")
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  fuzz_one "$seeds" &
+done
+wait || true
+failed=0
+for target in "${targets[@]}"; do
+  cat "$work/$target/summary"
+  [ ! -e "$work/$target/failed" ] || failed=1
 done
 exit $failed

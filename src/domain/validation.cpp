@@ -21,6 +21,16 @@ grpc::Status check_envelope(std::string_view api_version, std::string_view kind,
   return grpc::Status::OK;
 }
 
+// A map iterates in an order that may differ between copies of one message; naming the smallest
+// offending key gives one request one answer.
+template <class Map, class Offends>
+const std::string* smallest_key(const Map& map, Offends offends) {
+  const std::string* found = nullptr;
+  for (const auto& [key, value] : map)
+    if ((found == nullptr || key < *found) && offends(value)) found = &key;
+  return found;
+}
+
 grpc::Status undefined(const std::string& field, int value) {
   return errors::invalid(field, "undefined value " + std::to_string(value));
 }
@@ -51,9 +61,10 @@ grpc::Status check_enums(const ExecutionStatus& status) {
     if (auto s = check_tool_calls(message.tool_calls(), path + ".tool_calls"); !s.ok()) return s;
   }
   if (auto s = check_tool_calls(status.tool_calls(), "status.tool_calls"); !s.ok()) return s;
-  for (const auto& [key, todo] : status.todos())
-    if (!exv1::TodoStatus_IsValid(todo.status()))
-      return undefined("status.todos[\"" + errors::excerpt(key) + "\"].status", todo.status());
+  if (const auto* key = smallest_key(status.todos(), [](const auto& todo) {
+        return !exv1::TodoStatus_IsValid(todo.status());
+      }))
+    return undefined("status.todos[\"" + errors::excerpt(*key) + "\"].status", status.todos().at(*key).status());
   for (int i = 0; i < status.sub_agent_executions_size(); ++i) {
     const auto& sub = status.sub_agent_executions(i);
     if (!exv1::SubAgentStatus_IsValid(sub.status()))
@@ -91,13 +102,13 @@ grpc::Status check_each(const std::string& field, const google::protobuf::Repeat
 /// Keys within kName; values within `max_value` when given (0: free text, not checked here).
 template <class Map>
 grpc::Status check_map(const std::string& field, const Map& map, size_t max_value) {
-  for (const auto& [key, value] : map) {
+  for (const auto& [key, value] : map)
     if (key.size() > limits::kName)
       return errors::invalid(field, "has a key longer than " + std::to_string(limits::kName) + " bytes");
-    if constexpr (std::is_same_v<typename Map::mapped_type, std::string>)
-      if (max_value != 0)
-        if (auto s = check_length(field + "[\"" + errors::excerpt(key) + "\"]", value, max_value); !s.ok()) return s;
-  }
+  if constexpr (std::is_same_v<typename Map::mapped_type, std::string>)
+    if (max_value != 0)
+      if (const auto* key = smallest_key(map, [&](const std::string& value) { return value.size() > max_value; }))
+        return check_length(field + "[\"" + errors::excerpt(*key) + "\"]", map.at(*key), max_value);
   return grpc::Status::OK;
 }
 
@@ -155,9 +166,8 @@ grpc::Status validate(const Execution& execution) {
   if (execution.metadata().owner_scope() != res::api_resource_owner_scope_unspecified)
     return errors::invalid("metadata.owner_scope", "must be unspecified for an execution");
   if (execution.spec().message().empty()) return errors::invalid("spec.message", "must not be empty");
-  for (const auto& [key, value] : execution.spec().runtime_env())
-    if (value.value().empty())
-      return errors::invalid("spec.runtime_env[\"" + errors::excerpt(key) + "\"].value", "must not be empty");
+  if (const auto* key = smallest_key(execution.spec().runtime_env(), [](const auto& env) { return env.value().empty(); }))
+    return errors::invalid("spec.runtime_env[\"" + errors::excerpt(*key) + "\"].value", "must not be empty");
   return grpc::Status::OK;
 }
 

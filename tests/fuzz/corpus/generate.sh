@@ -45,6 +45,10 @@ seed requests session '002' $sessionv1.Session $sessions "$session"
 seed requests agent-punctuation-name '000' ai.stigmer.agentic.agent.v1.Agent ai/stigmer/agentic/agent/v1/agent.proto \
   'metadata { name: "!!!" owner_scope: organization org: "acme" } spec { instructions: "Review the diff carefully." }'
 seed requests execution '003' $exv1.AgentExecution $ex "$execution"
+# Once a finding: several offending map entries, which a copy of the message may iterate in another order.
+seed requests execution-empty-env '003' $exv1.AgentExecution $ex \
+  'metadata { name: "review" } spec { message: "hello" runtime_env { key: "B" value {} } runtime_env { key: "A" value {} }
+   runtime_env { key: "C" value {} } }'
 seed requests update-status '004' $exv1.AgentExecutionUpdateStatusInput $ex \
   "execution_id: \"aex-01jd8x5w3v0000000000000003\" status { $running }"
 seed requests execution-id '010' $exv1.AgentExecutionId $ex 'value: "aex-01jd8x5w3v0000000000000003"'

@@ -230,6 +230,28 @@ TEST_CASE("an execution's runtime_env values need at least one character, named 
   CHECK(rejects(validate(e), "spec.runtime_env[\"REGION\"].value"));
 }
 
+TEST_CASE("several offending map entries are answered naming the smallest key, in whatever order they were added") {
+  // Map order differs between copies of one message, so the answer may not follow it.
+  Execution forward = valid<Execution>(), backward = valid<Execution>();
+  auto status_forward = valid_status_input(), status_backward = valid_status_input();
+  const auto undefined_todo = static_cast<exv1::TodoStatus>(42);
+  for (char c = 'a'; c <= 'z'; ++c) {
+    const std::string front(1, c), back(1, static_cast<char>('a' + 'z' - c));
+    (*forward.mutable_spec()->mutable_runtime_env())[front];
+    (*backward.mutable_spec()->mutable_runtime_env())[back];
+    (*status_forward.mutable_status()->mutable_todos())[front].set_status(undefined_todo);
+    (*status_backward.mutable_status()->mutable_todos())[back].set_status(undefined_todo);
+    (*forward.mutable_metadata()->mutable_labels())[front] = std::string(limits::kLabelValue + 1, 'x');
+    (*backward.mutable_metadata()->mutable_labels())[back] = std::string(limits::kLabelValue + 1, 'x');
+  }
+  CHECK(rejects(check_bounds(forward), "metadata.labels[\"a\"]"));
+  CHECK(rejects(check_bounds(backward), "metadata.labels[\"a\"]"));
+  CHECK(rejects(validate(forward), "spec.runtime_env[\"a\"].value"));
+  CHECK(rejects(validate(backward), "spec.runtime_env[\"a\"].value"));
+  CHECK(rejects(validate(status_forward), "status.todos[\"a\"].status"));
+  CHECK(rejects(validate(status_backward), "status.todos[\"a\"].status"));
+}
+
 TEST_CASE("an updateStatus input needs a non-empty execution_id") {
   auto input = valid_status_input();
   CHECK(validate(input).ok());
