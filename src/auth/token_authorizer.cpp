@@ -36,12 +36,19 @@ Result<size_t> TokenAuthorizer::reload() {
   auto table = read_tokens(path_);
   if (!table.ok()) return table.status();
   const size_t entries = table->size();
-  table_.store(std::make_shared<const TokenTable>(std::move(*table)));
+  auto replacement = std::make_shared<const TokenTable>(std::move(*table));
+  std::lock_guard lock(mutex_);
+  table_.swap(replacement);  // the old table is freed after the lock, by whoever holds it last
   return entries;
 }
 
+std::shared_ptr<const TokenTable> TokenAuthorizer::table() const {
+  std::lock_guard lock(mutex_);
+  return table_;
+}
+
 grpc::Status TokenAuthorizer::authorize(const grpc::ServerContextBase& ctx, api::Right right) const {
-  const auto table = table_.load();
+  const auto table = this->table();
   const Entry* entry = nullptr;
   const auto& metadata = ctx.client_metadata();
   // A bearer token, when sent, decides; the certificate only stands in for a missing one.

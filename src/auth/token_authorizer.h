@@ -1,10 +1,10 @@
 // TokenAuthorizer: who may make a call, decided from its bearer token or (mTLS) its verified client
 // certificate's CN against the tokens file. authorize() runs on gRPC threads, reload() on any other
-// thread; neither waits for the other (the table is swapped whole).
+// thread; the table is swapped whole, so each waits for the other only while a pointer is copied.
 #pragma once
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -31,8 +31,13 @@ class TokenAuthorizer final : public api::Authorizer {
   grpc::Status authorize(const grpc::ServerContextBase& ctx, api::Right right) const override;
 
  private:
+  std::shared_ptr<const TokenTable> table() const;
+
   const std::string path_;
-  std::atomic<std::shared_ptr<const TokenTable>> table_;
+  // Not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal lock with relaxed
+  // order, which leaves a later store unordered after the load's read (ThreadSanitizer reports it).
+  mutable std::mutex mutex_;
+  std::shared_ptr<const TokenTable> table_;  // guarded by mutex_
 };
 
 }  // namespace aexd::auth
