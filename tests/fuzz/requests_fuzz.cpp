@@ -9,6 +9,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "api/decoding.h"
 #include "checks.h"
 #include "domain/idempotency.h"
 #include "domain/slug.h"
@@ -23,9 +24,16 @@ namespace agentv1 = ai::stigmer::agentic::agent::v1;
 namespace instancev1 = ai::stigmer::agentic::agentinstance::v1;
 namespace sessionv1 = ai::stigmer::agentic::session::v1;
 
-// How a request's bytes become its message; point this at the server's own decoding step.
-bool decode(std::string_view bytes, google::protobuf::Message& message) {
-  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+// A request's bytes become its message through the server's own decoding step, which also bounds
+// its ids and names: OK, or INVALID_ARGUMENT ("request: …" or the field over its bound).
+template <class M>
+bool decode(std::string_view bytes, M& message) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  const grpc::ByteBuffer buffer(&slice, 1);
+  const auto decoded = api::decode_request(buffer, message);
+  FUZZ_CHECK(decoded.ok() || (decoded.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+                              !decoded.error_message().empty()));
+  return decoded.ok();
 }
 
 // The steps of a create pipeline that read nothing: they see only the context's resource.
@@ -90,7 +98,8 @@ void check_id(std::string_view bytes) {
   FUZZ_CHECK(valid.ok() == !id.value().empty());
 }
 
-// Lifecycle inputs: their id is checked inside the write (pipeline transition), so only decoding here.
+// Lifecycle inputs and list requests: their ids are checked inside the write (pipeline transition) or
+// the query, so only decoding here.
 template <class Input>
 void check_lifecycle_input(std::string_view bytes) {
   Input input;
@@ -121,7 +130,12 @@ void (*const kChecks[])(std::string_view) = {
     check_lifecycle_input<exv1::TerminateAgentExecutionInput>,
     check_lifecycle_input<exv1::PauseAgentExecutionInput>,
     check_lifecycle_input<exv1::ResumeAgentExecutionInput>,
-    check_idempotency_key,
+    check_idempotency_key,  // the seeds' first bytes pick by position: add new checks below
+    check_lifecycle_input<res::ApiResourceReference>,
+    check_lifecycle_input<exv1::ListAgentExecutionsRequest>,
+    check_lifecycle_input<exv1::ListAgentExecutionsBySessionRequest>,
+    check_lifecycle_input<sessionv1::ListSessionsRequest>,
+    check_lifecycle_input<instancev1::GetAgentInstancesByAgentRequest>,
 };
 
 }  // namespace

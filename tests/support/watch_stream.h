@@ -46,6 +46,12 @@ class WatchStream final : public grpc::ClientReadReactor<Execution> {
     if (!paused_) StartRead(&message_);
     StartCall();
   }
+  /// gRPC calls into the reactor until OnDone, so the stream ends before the reactor goes away.
+  ~WatchStream() override {
+    cancel();
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return done_; });
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
