@@ -109,7 +109,12 @@ class Creates {
     call->request = make_execution_in_session(session_id_, std::string(kMessageBytes, 'x'));
     ++in_flight_;
     lock.unlock();
-    stub_->async()->create(&call->context, &call->request, &call->response, [this, call](grpc::Status status) {
+    stub_->async()->create(&call->context, &call->request, &call->response, [this, call](grpc::Status status) mutable {
+      // The context holds a reference to the channel. Were it the last, ~Channel would run on
+      // gRPC's callback thread once this function is destroyed, and gRPC 1.51 would then join that
+      // thread from itself and free its completion queue under it (ASan: double free). So the call
+      // ends here, before run() can return and the channel be released.
+      call.reset();
       std::unique_lock lock(mutex_);
       --in_flight_;
       ++counts_[status.error_code()];
