@@ -6,6 +6,7 @@ sudo=""
 packages=(meson ninja-build pkg-config g++ cmake libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libboost-dev libsqlite3-dev nlohmann-json3-dev doctest-dev libcli11-dev libssl-dev
   prometheus-cpp-dev libspdlog-dev openssl
+  postgresql-15 libpq-dev  # the shared storage (--db postgresql://...); tests start a throw-away cluster
   clang-14 libclang-rt-14-dev llvm-14)  # the sanitizer build (scripts/test.sh); llvm-14 symbolizes its reports
 missing=()
 for p in "${packages[@]}"; do

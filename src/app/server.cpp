@@ -19,6 +19,7 @@
 #include "api/services.h"
 #include "auth/tls.h"
 #include "grpc/health/v1/health.pb.h"
+#include "store/postgres/postgres_storage.h"
 #include "store/sqlite/sqlite_storage.h"
 
 namespace aexd {
@@ -46,8 +47,11 @@ int milliseconds_or_never(std::chrono::milliseconds d) {
 
 Result<std::unique_ptr<store::Storage>> open_storage(const Options& options, boost::asio::any_io_executor executor,
                                                      model::CommitListener& listener, store::CommitStats* stats) {
-  const store::sqlite::WriteStrand::Limits limits{.max_queued = options.max_queued_writes,
-                                                  .queue_budget = options.write_queue_budget};
+  const store::WriteQueue::Limits limits{.max_queued = options.max_queued_writes,
+                                         .queue_budget = options.write_queue_budget};
+  if (store::postgres::is_postgres_uri(options.db))
+    return store::postgres::PostgresStorage::open({options.db, readers_of(options), limits, stats}, std::move(executor),
+                                                  listener);
   store::sqlite::Settings settings{options.db, options.sync, readers_of(options), limits, stats};
   return store::sqlite::SqliteStorage::open(settings, std::move(executor), listener);
 }
@@ -256,6 +260,7 @@ void Server::shutdown() {
   // Queued writes still commit: the pool runs until its work (including drains) is done; a trim
   // waiting for quiet would only hold it up.
   quiet_trim_.stop();
+  if (storage_) storage_->stop();
   pool_.join();
   // Nothing runs any more: close the database.
   backend_.reset();

@@ -159,6 +159,9 @@ class Storage {
   virtual void read(Read read, Done done) = 0;
   /// Writes waiting for their batch right now.
   virtual size_t queued_writes() const = 0;
+  /// Stops what the storage waits for on its own (another process's changes), so that its executor
+  /// can run out of work; queued writes still commit. Thread-safe.
+  virtual void stop() {}
 };
 
 }  // namespace aexd::store

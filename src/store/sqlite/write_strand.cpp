@@ -2,7 +2,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -23,10 +22,9 @@ WriteStrand::WriteStrand(boost::asio::any_io_executor executor, std::unique_ptr<
       strand_(boost::asio::make_strand(executor)),
       db_(std::move(db)),
       checkpointer_(std::move(checkpointer)),
-      limits_(limits),
       listener_(listener),
       stats_(stats),
-      budget_(limits.queue_budget) {
+      queue_(limits) {
   sqlite3_wal_autocheckpoint(db_->handle(), 0);
   sqlite3_wal_hook(
       db_->handle(),
@@ -47,52 +45,12 @@ void WriteStrand::checkpoint_if_due() {
 }
 
 void WriteStrand::submit(Job job, Done done, Wanted wanted) {
-  std::unique_lock lock(mutex_);
-  if (queue_.size() >= limits_.max_queued || !budget_.admits(queue_.size())) {
-    lock.unlock();
-    done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "write queue is full; retry later"));
-    return;
-  }
-  queue_.push_back({std::move(job), std::move(done), std::move(wanted)});
-  if (std::exchange(draining_, true)) return;
-  lock.unlock();
-  boost::asio::post(strand_, [this] { drain(); });
-}
-
-size_t WriteStrand::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
-
-std::vector<WriteStrand::Pending> WriteStrand::take_batch() {
-  std::vector<Pending> taken;
-  auto committed_by = std::chrono::system_clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    const size_t n = std::min(queue_.size(), limits_.max_batch);
-    taken.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
-    queue_.erase(queue_.begin(), queue_.begin() + n);
-    if (const double rate = budget_.jobs_per_second(); rate > 0)
-      committed_by += std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::duration<double>(static_cast<double>(n) / rate));
-  }
-  // Nobody waits for the write of a caller that left, or will have when it commits: making it
-  // would only delay those who do.
-  std::vector<Pending> batch;
-  batch.reserve(taken.size());
-  for (auto& pending : taken) {
-    if (auto gone = pending.wanted ? pending.wanted(committed_by) : grpc::Status::OK; !gone.ok()) {
-      pending.done(gone);
-    } else {
-      batch.push_back(std::move(pending));
-    }
-  }
-  return batch;
+  if (queue_.push(std::move(job), std::move(done), std::move(wanted))) boost::asio::post(strand_, [this] { drain(); });
 }
 
 void WriteStrand::drain() {
   const auto began = std::chrono::steady_clock::now();
-  std::vector<Pending> batch = take_batch();
+  std::vector<WriteQueue::Pending> batch = queue_.take_batch();
   const auto began_commit = std::chrono::steady_clock::now();
   std::vector<grpc::Status> results(batch.size());
   std::vector<model::ExecutionChange> changes;
@@ -137,13 +95,8 @@ void WriteStrand::drain() {
   if (!changes.empty()) listener_.committed(changes);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
 
-  std::lock_guard lock(mutex_);
-  if (committed) budget_.committed(batch.size(), std::chrono::steady_clock::now() - began);
-  if (queue_.empty()) {
-    draining_ = false;
-  } else {
+  if (queue_.finished(committed ? batch.size() : 0, std::chrono::steady_clock::now() - began))
     boost::asio::post(strand_, [this] { drain(); });
-  }
 }
 
 }  // namespace aexd::store::sqlite

@@ -11,18 +11,13 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
-#include <functional>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <vector>
 
 #include "model/commit_listener.h"
 #include "store/sqlite/connection.h"
-#include "store/sqlite/write_budget.h"
 #include "store/storage.h"
+#include "store/write_queue.h"
 
 namespace aexd::store::sqlite {
 
@@ -35,13 +30,7 @@ class WriteStrand {
   /// Asked on the strand when the job is taken into a batch.
   using Wanted = Storage::Wanted;
 
-  struct Limits {
-    size_t max_queued = 10000;  // beyond this, submit answers RESOURCE_EXHAUSTED at once
-    size_t max_batch = 512;     // jobs per transaction
-    // Beyond the writes the strand commits in this long (at its recent rate), submit answers
-    // RESOURCE_EXHAUSTED at once; 0: only max_queued sheds.
-    std::chrono::milliseconds queue_budget{0};
-  };
+  using Limits = WriteQueue::Limits;
 
   /// `checkpointer` is a second connection to the same database: WAL checkpoints run on it,
   /// off the strand, so commits never wait for one. `listener` hears of every commit on the strand,
@@ -55,16 +44,10 @@ class WriteStrand {
   void submit(Job job, Done done, Wanted wanted = {});
 
   /// Jobs waiting for the strand right now.
-  size_t queued() const;
+  size_t queued() const { return queue_.size(); }
 
  private:
-  struct Pending {
-    Job job;
-    Done done;
-    Wanted wanted;
-  };
   void drain();
-  std::vector<Pending> take_batch();
   void checkpoint_if_due();
 
   boost::asio::any_io_executor executor_;
@@ -73,14 +56,9 @@ class WriteStrand {
   std::unique_ptr<Connection> checkpointer_;
   int wal_pages_ = 0;  // strand-bound: WAL size after the last commit
   std::atomic<bool> checkpointing_{false};
-  const Limits limits_;
   model::CommitListener& listener_;
   CommitStats* const stats_;
-
-  mutable std::mutex mutex_;
-  std::vector<Pending> queue_;
-  bool draining_ = false;  // a drain is posted or running; guarded by mutex_
-  WriteBudget budget_;     // guarded by mutex_
+  WriteQueue queue_;
 };
 
 }  // namespace aexd::store::sqlite

@@ -1,10 +1,10 @@
-#include "store/sqlite/write_budget.h"
+#include "store/write_budget.h"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 
-using aexd::store::sqlite::WriteBudget;
+using aexd::store::WriteBudget;
 using namespace std::chrono_literals;
 
 TEST_CASE("before anything committed, the budget admits every write") {

@@ -1,12 +1,12 @@
 // WriteBudget: the writer's commit rate, learnt from the batches it committed, and whether a write
 // queued behind others would wait longer than a latency budget at that rate. Not thread-safe: the
-// write strand keeps it under its queue's mutex.
+// write strand keeps it under its queue's mutex (write_queue.h).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 
-namespace aexd::store::sqlite {
+namespace aexd::store {
 
 class WriteBudget {
  public:
@@ -41,4 +41,4 @@ class WriteBudget {
   double jobs_per_second_ = 0;
 };
 
-}  // namespace aexd::store::sqlite
+}  // namespace aexd::store
