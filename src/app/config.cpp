@@ -207,7 +207,7 @@ const std::vector<Setting>& settings() {
   using store::Sync;
   static const std::vector<Setting> all{
       field("listen", &Options::listen, "address to serve gRPC on"),
-      field("db", &Options::db, "SQLite database file (created if missing)"),
+      field("db", &Options::db, "SQLite database file (created if missing), or a PostgreSQL URI (postgresql://...) that several aexd share"),
       field("sync", &Options::sync, "durability: full survives power loss, normal a process crash", {},
             Choices<Sync>{{{"full", Sync::full}, {"normal", Sync::normal}, {"off", Sync::off}}}),
       field("readers", &Options::readers, "reader connections (0: one per core)", at_least(0)),

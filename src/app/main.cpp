@@ -11,6 +11,7 @@
 #include "auth/tls.h"
 #include "obs/log.h"
 #include "runtime/process_tuning.h"
+#include "store/postgres/postgres_storage.h"
 
 int main(int argc, char** argv) {
   aexd::tune_process();
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
        {"listen", options.listen},
        {"port", port, true},
        {"metrics_port", metrics_port, true},
-       {"db", options.db},
+       {"db", aexd::store::postgres::without_password(options.db)},
        {"descriptors", std::to_string(descriptors.soft), true},
        {"descriptors_were", std::to_string(descriptors.soft_was), true}});
   int signal = 0;
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   }
   log(LogLevel::info, "stopping", {{"signal", strsignal(signal)}});
   (*server)->shutdown();
-  log(LogLevel::info, "stopped", {{"listen", options.listen}, {"db", options.db}});
+  log(LogLevel::info, "stopped", {{"listen", options.listen}, {"db", aexd::store::postgres::without_password(options.db)}});
   aexd::obs::stop_logging();
   return 0;
 }

@@ -161,7 +161,7 @@ class Storage {
   virtual size_t queued_writes() const = 0;
   /// Stops what the storage waits for on its own (another process's changes), so that its executor
   /// can run out of work; queued writes still commit. Thread-safe.
-  virtual void stop() {}
+  virtual void stop() = 0;
 };
 
 }  // namespace aexd::store

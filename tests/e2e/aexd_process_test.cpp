@@ -86,7 +86,7 @@ TEST_CASE("aexd: a bad configuration exits non-zero naming the setting and its s
 
 TEST_CASE("aexd: SIGTERM under a write load exits 0 within the grace and loses no acknowledged write") {
   TempDir dir;
-  const std::string db = (dir.path() / "aexd.db").string();
+  const std::string db = test_database(dir);
   std::vector<std::string> acknowledged;
   {
     AexdProcess aexd(db, "--shutdown-grace 5s");

@@ -208,8 +208,6 @@ TEST_CASE("auth: health Check and reflection answer without a token") {
 
 namespace {
 
-std::string db_in(const TempDir& dir) { return (dir.path() / "aexd.db").string(); }
-
 grpc::StatusCode list_as(const AexdProcess& aexd, const std::string& token) {
   return Client(aexd.channel(bearer(token))).list_executions().status().error_code();
 }
@@ -220,7 +218,7 @@ TEST_CASE("auth: SIGHUP re-reads the tokens file; a file that does not parse kee
   TempDir dir;
   const auto old_token = token_of('a'), new_token = token_of('b');
   const auto tokens = write_file(dir.path() / "tokens", line("old", "reader", old_token));
-  AexdProcess aexd(db_in(dir), "--auth-tokens " + tokens);
+  AexdProcess aexd(test_database(dir), "--auth-tokens " + tokens);
   CHECK(list_as(aexd, old_token) == grpc::StatusCode::OK);
   CHECK(list_as(aexd, new_token) == grpc::StatusCode::UNAUTHENTICATED);
 
@@ -242,19 +240,19 @@ TEST_CASE("auth: SIGHUP re-reads the tokens file; a file that does not parse kee
 TEST_CASE("auth: aexd warns that auth is off when it listens beyond loopback without --auth-tokens") {
   TempDir open_dir, loopback_dir, tokens_dir;
   // The warning comes before the "serving" line, which each AexdProcess waits for.
-  AexdProcess open_to_all(db_in(open_dir), "", "0.0.0.0:0");
+  AexdProcess open_to_all(test_database(open_dir), "", "0.0.0.0:0");
   CHECK(open_to_all.log().find("auth is off") != std::string::npos);
-  AexdProcess loopback(db_in(loopback_dir));
+  AexdProcess loopback(test_database(loopback_dir));
   CHECK(loopback.log().find("auth is off") == std::string::npos);
   const auto tokens = write_file(tokens_dir.path() / "tokens", line("x", "reader", kReader));
-  AexdProcess with_tokens(db_in(tokens_dir), "--auth-tokens " + tokens, "0.0.0.0:0");
+  AexdProcess with_tokens(test_database(tokens_dir), "--auth-tokens " + tokens, "0.0.0.0:0");
   CHECK(with_tokens.log().find("auth is off") == std::string::npos);
 }
 
 TEST_CASE("auth: a bad tokens file stops aexd at start, naming the file and line") {
   TempDir dir;
   const auto tokens = write_file(dir.path() / "tokens", "# fine\nbad line\n");
-  auto child = spawn_child("exec " AEXD_PATH " --listen 127.0.0.1:0 --db " + db_in(dir) + " --auth-tokens " + tokens);
+  auto child = spawn_child(aexd_command(test_database(dir), "--auth-tokens " + tokens));
   const auto output = run_child_to_exit(*child);
   CHECK_FALSE(child->exit_status()->success());
   std::string err;

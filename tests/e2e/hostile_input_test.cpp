@@ -189,7 +189,8 @@ TEST_CASE("a NOT_FOUND for an id at the bound echoes only a short prefix of it")
     INFO(describe(status));
     CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
     CHECK(status.error_message().size() < 100);
-    CHECK(status.error_message().find(std::string(64, 'a') + "…") != std::string::npos);
+    // append, not +: GCC 12 at -O2 without -g reports a false -Warray-bounds on `string&& + "…"`.
+    CHECK(status.error_message().find(std::string(64, 'a').append("…")) != std::string::npos);
   }
   f.next_call_succeeds();
 }

@@ -37,7 +37,7 @@ bool has(const std::vector<std::string>& stderr_lines, const std::function<bool(
 
 TEST_CASE("log: with --log-format json every stderr line is JSON, one per call and lifecycle event") {
   TempDir dir;
-  AexdProcess aexd((dir.path() / "aexd.db").string(), "--log-format json --log-level debug");
+  AexdProcess aexd(test_database(dir), "--log-format json --log-level debug");
   auto serving = [](const nlohmann::json& j) { return j.value("msg", "") == "serving"; };
   REQUIRE(has(aexd.lines(), serving));
   for (const auto& j : parsed(aexd.lines()))
@@ -76,7 +76,7 @@ TEST_CASE("log: with --log-format json every stderr line is JSON, one per call a
 
 TEST_CASE("log: a flood of undecodable and over-long requests logs no protobuf line and no unbounded client bytes") {
   TempDir dir;
-  AexdProcess aexd((dir.path() / "aexd.db").string(), "--log-level debug");
+  AexdProcess aexd(test_database(dir), "--log-level debug");
   const auto channel = aexd.new_channel();
   const std::string client_bytes(2000, 'Z');
   // Valid bytes, then the last byte of the string made invalid UTF-8: what protobuf itself logged.

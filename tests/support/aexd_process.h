@@ -1,6 +1,7 @@
-// The built aexd binary as a child process of the test: started with a database and flags, awaited
-// (bounded) until its "serving" line names the port it bound, its stderr collected; or run until it
-// refuses to start. Test thread only; the test must pass -DAEXD_PATH (tests/meson.build does).
+// The built aexd binary as a child process of the test: started with a database (test_database() of
+// support/test_database.h for the backend under test) and flags, awaited (bounded) until its "serving"
+// line names the port it bound, its stderr collected; or run until it refuses to start. Test thread
+// only; the test must pass -DAEXD_PATH (tests/meson.build does).
 #pragma once
 
 #include <signal.h>
@@ -18,6 +19,7 @@
 
 #include "auth/client_channel.h"
 #include "support/child_process.h"
+#include "support/test_database.h"
 
 namespace aexd::test {
 

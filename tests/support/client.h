@@ -1,5 +1,5 @@
 // A typed test client over the real stubs (one call = one context with a deadline), a session chain
-// built through it, and read-only row counts straight from the server's database file.
+// built through it, and read-only row counts straight from the server's database.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "domain/result.h"
+#include "store/postgres/postgres_storage.h"
 #include "support/requests.h"
 #include "support/test_server.h"
 
@@ -201,12 +202,14 @@ inline std::string unknown_bytes(const google::protobuf::Message& m) {
   return out;
 }
 
-/// Rows in `table` of the database at `path` matching `where` (read-only; WAL lets the server keep
-/// writing). The wire API has no count, and a rolled-back write must leave no row at all.
-inline int64_t count_rows(const std::string& path, const std::string& table, const std::string& where = "1") {
+/// Rows in `table` of the database at `path` (a SQLite file or a PostgreSQL URI: both schemas name
+/// tables and columns alike) matching `where`, read-only (SQLite's WAL lets the server keep writing).
+/// The wire API has no count, and a rolled-back write must leave no row at all.
+inline int64_t count_rows(const std::string& path, const std::string& table, const std::string& where = "true") {
+  const std::string sql = "SELECT count(*) FROM " + table + " WHERE " + where;
+  if (store::postgres::is_postgres_uri(path)) return std::stoll(postgres_query(path, sql));
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  const std::string sql = "SELECT count(*) FROM " + table + " WHERE " + where;
   sqlite3_stmt* stmt = nullptr;
   const int prepared = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
   const int64_t n = prepared == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;

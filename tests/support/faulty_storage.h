@@ -38,6 +38,7 @@ class FaultyStorage final : public store::Storage {
   }
   void read(Read read, Done done) override { real_->read(std::move(read), std::move(done)); }
   size_t queued_writes() const override { return real_->queued_writes(); }
+  void stop() override { real_->stop(); }
 
  private:
   FaultyStorage(std::unique_ptr<store::Storage> real, AfterInsert after_insert)

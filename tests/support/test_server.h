@@ -1,5 +1,6 @@
-// A real aexd server in-process on 127.0.0.1:0 with a temporary database, and its channels. Calls go
-// through the typed Client (support/client.h); the few raw stubs here are for what it cannot express.
+// A real aexd server in-process on 127.0.0.1:0 with a database of its own (support/test_database.h),
+// and its channels. Calls go through the typed Client (support/client.h); the few raw stubs here are
+// for what it cannot express.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -14,6 +15,7 @@
 #include "auth/client_channel.h"
 #include "domain/audit.h"
 #include "support/temp_dir.h"
+#include "support/test_database.h"
 
 namespace aexd::test {
 
@@ -26,7 +28,7 @@ class TestServer {
   explicit TestServer(Options options = {}, OpenStorage open = open_storage)
       : options_(std::move(options)), open_(std::move(open)) {
     options_.listen = "127.0.0.1:0";
-    options_.db = (dir_.path() / "aexd.db").string();
+    options_.db = test_database(dir_);
     start();
   }
 
@@ -44,6 +46,7 @@ class TestServer {
     restart();
   }
   Server& server() { return *server_; }
+  /// The SQLite file's path, or the PostgreSQL database's URI.
   const std::string& db_path() const { return options_.db; }
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }

@@ -484,18 +484,26 @@ Scenario set_up(const LoadOptions& o, Connection& c) {
 }
 
 std::vector<Connection> connect(const LoadOptions& o) {
+  // Several servers (a comma-separated list): connection i goes to server i % n.
+  std::vector<std::string> hosts;
+  for (size_t start = 0; start <= o.host.size();) {
+    const size_t comma = std::min(o.host.find(',', start), o.host.size());
+    hosts.push_back(o.host.substr(start, comma - start));
+    start = comma + 1;
+  }
   std::vector<Connection> connections;
   for (int i = 0; i < o.connections; ++i) {
+    const std::string& host = hosts[static_cast<size_t>(i) % hosts.size()];
     // A local subchannel pool and a distinct argument keep gRPC from sharing one connection.
     grpc::ChannelArguments args;
     args.SetInt("grpc.use_local_subchannel_pool", 1);
     args.SetInt("aexbench.connection", i);
     args.SetMaxReceiveMessageSize(-1);  // replies carry the whole execution, as large as the server accepts
     Connection c;
-    c.channel = auth::open_channel(o.host, o.security, args);
+    c.channel = auth::open_channel(host, o.security, args);
     if (!c.channel->WaitForConnected(std::chrono::system_clock::now() +
                                      std::chrono::duration_cast<std::chrono::microseconds>(o.timeout)))
-      throw std::runtime_error("cannot connect to " + o.host);
+      throw std::runtime_error("cannot connect to " + host);
     c.generic = std::make_unique<grpc::GenericStub>(c.channel);
     c.commands = exv1::AgentExecutionCommandController::NewStub(c.channel);
     c.queries = exv1::AgentExecutionQueryController::NewStub(c.channel);

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
                  "mixed (10% create, 60% updateStatus, 30% get)")
       ->transform(CLI::IsMember(call_names, CLI::ignore_case))
       ->capture_default_str();
-  app.add_option("--host", load.host, "aexd address")->capture_default_str();
+  app.add_option("--host", load.host, "aexd address; several, comma-separated, share the connections in turn")->capture_default_str();
   app.add_option("-c,--concurrency", load.concurrency, "calls in flight (subscribe: open streams)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -109,7 +109,8 @@ void print(const char* label, const aexd::bench::Histogram& h) {
 
 /// `executions` executions with `watchers` subscribers each; `rounds` updates of every execution,
 /// one round at a time so no state is skipped.
-void latency(Target& target, int executions, int watchers, int rounds) {
+/// Updates go through `writer` (another aexd on the same database, or the watchers' own).
+void latency(Target& target, const std::shared_ptr<grpc::Channel>& writer, int executions, int watchers, int rounds) {
   std::vector<std::string> ids;
   for (int i = 0; i < executions; ++i) ids.push_back(target.create_execution());
   std::vector<std::unique_ptr<Arrivals>> arrivals;
@@ -123,7 +124,7 @@ void latency(Target& target, int executions, int watchers, int rounds) {
   }
   for (auto& a : arrivals) a->wait(1, watchers);
 
-  auto commands = exv1::AgentExecutionCommandController::NewStub(target.channels[0]);
+  auto commands = exv1::AgentExecutionCommandController::NewStub(writer);
   aexd::bench::Histogram after_reply, after_call;
   for (int round = 0; round < rounds; ++round) {
     struct Call {
@@ -185,10 +186,12 @@ void idle_memory(Target& target, int streams, int server_pid) {
 
 int main(int argc, char** argv) {
   aexd::tune_process();
-  std::string host = "127.0.0.1:7234";
+  std::string host = "127.0.0.1:7234", write_host;
   int connections = 4, executions = 1, watchers = 1, rounds = 100, idle = 0, pid = 0;
   CLI::App app{"aexd-watchbench: subscribe latency and idle-stream memory of a running aexd"};
   app.add_option("--host", host, "aexd address")->capture_default_str();
+  app.add_option("--write-host", write_host,
+                 "send the updates to this aexd instead (another process on the same PostgreSQL database)");
   app.add_option("--connections", connections, "client connections")->check(CLI::PositiveNumber);
   app.add_option("--executions", executions, "executions watched")->check(CLI::PositiveNumber);
   app.add_option("--watchers", watchers, "subscribers per execution")->check(CLI::PositiveNumber);
@@ -205,7 +208,8 @@ int main(int argc, char** argv) {
     }
     idle_memory(target, idle, pid);
   } else {
-    latency(target, executions, watchers, rounds);
+    latency(target, write_host.empty() ? target.channels[0] : aexd::bench::connect(write_host, 1)[0], executions,
+            watchers, rounds);
   }
   return 0;
 }

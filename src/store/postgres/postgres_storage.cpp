@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -20,6 +21,20 @@ constexpr std::chrono::seconds kListenRetry{1};
 
 bool is_postgres_uri(const std::string& db) {
   return db.starts_with("postgresql://") || db.starts_with("postgres://");
+}
+
+std::string without_password(std::string db) {
+  if (!is_postgres_uri(db)) return db;
+  const size_t authority = db.find("://") + 3;
+  const size_t authority_end = std::min(db.find_first_of("/?", authority), db.size());
+  if (const size_t at = db.rfind('@', authority_end); at != std::string::npos && at >= authority) {
+    if (const size_t colon = db.find(':', authority); colon < at) db.replace(colon + 1, at - colon - 1, "***");
+  }
+  for (size_t p = db.find("password="); p != std::string::npos; p = db.find("password=", p + 1)) {
+    const size_t value = p + 9;
+    db.replace(value, std::min(db.find('&', value), db.size()) - value, "***");
+  }
+  return db;
 }
 
 PostgresStorage::PostgresStorage(const Settings& settings, boost::asio::any_io_executor executor,

@@ -36,6 +36,8 @@ struct Settings {
 
 /// Whether `db` names a PostgreSQL database rather than a SQLite file.
 bool is_postgres_uri(const std::string& db);
+/// `db` fit for a log line: a URI's password (user:PASSWORD@ or password=PASSWORD) shown as ***.
+std::string without_password(std::string db);
 
 class PostgresStorage final : public Storage {
  public:

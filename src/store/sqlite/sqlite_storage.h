@@ -38,6 +38,7 @@ class SqliteStorage final : public Storage {
   }
   void read(Read read, Done done) override { reads_.read(std::move(read), std::move(done)); }
   size_t queued_writes() const override { return writes_.queued(); }
+  void stop() override {}  // it waits for nothing but its callers
 
  private:
   SqliteStorage(const Settings& settings, boost::asio::any_io_executor executor, std::unique_ptr<Connection> writer,
