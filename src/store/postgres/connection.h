@@ -25,6 +25,7 @@ struct Error : std::runtime_error {
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDeadlockDetected = "40P01";
+inline constexpr std::string_view kLockNotAvailable = "55P03";  // lock_timeout passed
 
 class Connection;
 

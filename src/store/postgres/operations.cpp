@@ -191,7 +191,7 @@ struct Cause {
 // By SQLSTATE (PostgreSQL's appendix "Error Codes"): its class first, a few codes on their own.
 Cause cause_of(std::string_view state) {
   if (state.empty() || state.starts_with("08")) return {grpc::StatusCode::UNAVAILABLE, "database connection failed"};
-  if (state == kSerializationFailure || state == kDeadlockDetected)
+  if (state == kSerializationFailure || state == kDeadlockDetected || state == kLockNotAvailable)
     return {grpc::StatusCode::ABORTED, "conflict with a concurrent write"};
   if (state == "53100") return {grpc::StatusCode::RESOURCE_EXHAUSTED, "disk full"};
   if (state == "53200") return {grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory"};
@@ -215,7 +215,8 @@ grpc::Status status_of(const std::exception& e, std::string_view context) {
 
 grpc::Status Operations::failed(const std::exception& e) {
   if (const auto* error = dynamic_cast<const Error*>(&e))
-    conflicted_ |= error->sqlstate == kSerializationFailure || error->sqlstate == kDeadlockDetected;
+    conflicted_ |= error->sqlstate == kSerializationFailure || error->sqlstate == kDeadlockDetected ||
+                   error->sqlstate == kLockNotAvailable;
   return status_of(e);
 }
 

@@ -62,7 +62,8 @@ class Operations final : public Tx {
   grpc::Status put(const Lease& lease) override;
 
   /// Whether a statement since the last call failed on a conflict with another transaction (a
-  /// deadlock or serialization failure): the job is worth running again in a later transaction.
+  /// deadlock, a serialization failure, a lock wait past lock_timeout): the job is worth running
+  /// again in a later transaction.
   bool take_conflict() { return std::exchange(conflicted_, false); }
 
  private:

@@ -13,8 +13,13 @@ namespace aexd::store::postgres {
 namespace {
 
 constexpr const char* kChannel = "aexd_executions";
-// A job that keeps losing to other writers (deadlocks) is answered ABORTED after this many tries.
-constexpr int kMaxRetries = 3;
+// A job that keeps losing to other writers is answered ABORTED after this many tries.
+constexpr int kMaxRetries = 10;
+// How long a job waits for a row another process's batch holds before it gives way (and runs again
+// in the next batch): batches of two processes that lock two rows in opposite orders would otherwise
+// wait for PostgreSQL's deadlock check (deadlock_timeout, 1 s by default, and only a superuser may
+// lower it).
+constexpr const char* kLockTimeout = "SET lock_timeout = '50ms'";
 constexpr std::chrono::seconds kListenRetry{1};
 
 }  // namespace
@@ -53,6 +58,7 @@ Result<std::unique_ptr<Storage>> PostgresStorage::open(const Settings& settings,
   try {
     storage->writer_ = Connection::open(settings.conninfo);
     migrate(*storage->writer_);
+    storage->writer_->exec(kLockTimeout);
     take_writer_slot(*storage->writer_);
     storage->writer_pid_ = storage->writer_->backend_pid();
     for (int i = 0; i < settings.readers; ++i) storage->idle_readers_.push_back(Connection::open(settings.conninfo));
@@ -89,6 +95,7 @@ bool PostgresStorage::writer_connected() {
   if (PQstatus(writer_->handle()) == CONNECTION_OK) return true;
   try {
     writer_ = Connection::open(settings_.conninfo);
+    writer_->exec(kLockTimeout);
     take_writer_slot(*writer_);
     writer_pid_ = writer_->backend_pid();
     return true;
@@ -111,23 +118,24 @@ void PostgresStorage::drain() {
   if (!batch.empty() && lost.ok()) {
     Operations tx(*writer_, &changes);
     try {
-      writer_->exec("BEGIN");
+      // One savepoint per job, one round trip between jobs: released and set again after a job that
+      // succeeded; rolled back to (it stays set) after one that failed, which releases the row locks
+      // that job took.
+      writer_->exec("BEGIN; SAVEPOINT job");
       for (size_t i = 0; i < batch.size(); ++i) {
         const size_t changes_before = changes.size();
-        writer_->exec("SAVEPOINT job");
         try {
           results[i] = batch[i].job(tx);
         } catch (const std::exception& e) {  // a job should not throw; if it does, it fails alone
           results[i] = status_of(e);
         }
         const bool conflict = tx.take_conflict();
+        const bool last = i + 1 == batch.size();
         if (results[i].ok()) {
-          writer_->exec("RELEASE job");
+          if (!last) writer_->exec("RELEASE job; SAVEPOINT job");
           continue;
         }
-        // The failed statement aborted the job's subtransaction (and released the row locks it took).
         writer_->exec("ROLLBACK TO job");
-        writer_->exec("RELEASE job");
         changes.resize(changes_before);
         conflicted[i] = conflict && batch[i].retries < kMaxRetries;
       }
