@@ -111,6 +111,24 @@ TEST_CASE("agent-mode creates for one new agent from 16 clients over 3 servers s
   CHECK(instances.size() == 1);
 }
 
+TEST_CASE("one create with one idempotency key sent to 3 servers at once makes one execution, which all answer") {
+  Replicas replicas(3);
+  const auto agent = must(replicas.all[0].api.create(make_agent("Idempotent Agent")));
+  const Execution request = make_execution_for_agent(agent.metadata().id());
+  constexpr int kClients = 9;
+  std::vector<std::string> ids(kClients);
+  ThreadFailures failures;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      const auto created = replicas.all[i % 3].api.create(request, "replicated-key");
+      if (failures.ok(created.status(), "create " + std::to_string(i))) ids[i] = created->metadata().id();
+    });
+  for (auto& t : clients) t.join();
+  REQUIRE_MESSAGE(failures.empty(), failures.report());
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 1);
+}
+
 TEST_CASE("concurrent updates with one version through different servers: exactly one wins, every round") {
   Replicas replicas(3);
   Agent current = must(replicas.all[0].api.create(make_agent("Versioned Agent")));

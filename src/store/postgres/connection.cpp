@@ -41,12 +41,13 @@ Connection::~Connection() { PQfinish(conn_); }
 PGresult* Connection::checked(PGresult* result) {
   const auto status = PQresultStatus(result);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string state = field ? field : "";  // copied: it lives in the result freed below
   std::string message = result ? PQresultErrorMessage(result) : "";
   if (message.empty()) message = message_of(conn_);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   PQclear(result);
-  throw Error(state ? state : "", message);
+  throw Error(std::move(state), message);
 }
 
 void Connection::exec(const std::string& sql) { PQclear(checked(PQexec(conn_, sql.c_str()))); }

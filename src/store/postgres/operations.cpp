@@ -489,6 +489,9 @@ grpc::Status Operations::insert(const IdempotencyKey& key) {
     return grpc::Status::OK;
   } catch (const Error& e) {
     if (e.sqlstate != kUniqueViolation) return failed(e);
+    // Another process's create took the key since this job looked it up: run the job again, and it
+    // finds that create (the same request gets its execution, another one ALREADY_EXISTS).
+    conflicted_ = true;
     return errors::already_exists("idempotency-key '" + errors::excerpt(key.key) + "' is held by another create");
   } catch (const std::exception& e) {
     return failed(e);
